@@ -41,8 +41,7 @@ def claim_submit(
         existing = Claim.objects.filter(submission_key=submission_key).first()
         if existing is not None:
             return existing
-    _check_can_record(actor=actor, villager=villager)
-    _check_rule_applies(rule=rule, act_date=act_date)
+    claim_check(actor=actor, villager=villager, rule=rule, act_date=act_date)
 
     claim = Claim(
         villager=villager,
@@ -62,6 +61,12 @@ def claim_submit(
         return Claim.objects.get(submission_key=claim.submission_key)
     logger.info("claim %s submitted for villager %s by user %s", claim.pk, villager.pk, actor.pk)
     return claim
+
+
+def claim_check(*, actor: User, villager: Villager, rule: Rule, act_date: date) -> None:
+    """Raise PermissionDenied or ValidationError if ``actor`` may not record this claim."""
+    _check_can_record(actor=actor, villager=villager)
+    _check_rule_applies(rule=rule, act_date=act_date)
 
 
 @transaction.atomic

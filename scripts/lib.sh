@@ -80,3 +80,19 @@ while True:
         time.sleep(1)
 PY
 }
+
+# Install Debian's Chromium and CJK fonts for the browser tests when missing.
+# The tests never download a browser of their own.
+ensure_chromium() {
+    if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "noto sans cjk"; then
+        return
+    fi
+    if [ "$(id -u)" != 0 ]; then
+        echo "error: the browser tests need Debian's chromium and fonts-noto-cjk; install them with:" >&2
+        echo "  sudo apt-get install -y chromium fonts-noto-cjk" >&2
+        exit 1
+    fi
+    echo "Installing Chromium and CJK fonts with apt-get ..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+}

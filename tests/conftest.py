@@ -17,7 +17,9 @@ from .factories import (
 
 
 @pytest.fixture(autouse=True)
-def _plain_static_storage(settings):
+def _test_settings(settings):
+    # Argon2 is slow on purpose; the personas need no strong hashes.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # The manifest storage of production needs collectstatic; tests skip it.
     settings.STORAGES = {
         **settings.STORAGES,

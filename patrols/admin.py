@@ -1,0 +1,164 @@
+"""Staff screens for patrols, matters and escalations, written through ``patrols.services``."""
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from villagers.admin_scoping import ReadOnlyAdmin, VillageScopedAdmin
+
+from . import services
+from .models import Escalation, Matter, Patrol
+
+
+class ServiceFormMixin:
+    """Run a service in ``clean()`` so its refusals show as form errors, not server errors."""
+
+    actor = None  # set per request by the admin's get_form
+
+    def run_service(self, call):
+        try:
+            return call()
+        except PermissionDenied as error:
+            raise ValidationError(str(error)) from None
+
+
+class PatrolAdminForm(ServiceFormMixin, forms.ModelForm):
+    class Meta:
+        model = Patrol
+        fields = ("district", "started_at", "ended_at", "notes")
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not cleaned.get("ended_at"):
+            self.add_error("ended_at", _("Enter when the patrol ended."))
+        if not self.errors:
+            self.instance = self.run_service(
+                lambda: services.patrol_log(
+                    actor=self.actor,
+                    district=cleaned["district"],
+                    started_at=cleaned["started_at"],
+                    ended_at=cleaned["ended_at"],
+                    notes=cleaned.get("notes", ""),
+                )
+            )
+        return cleaned
+
+
+@admin.register(Patrol)
+class PatrolAdmin(VillageScopedAdmin):
+    village_path = "district__village"
+    form = PatrolAdminForm
+    list_display = ("district", "secretary", "started_at", "ended_at", "duration")
+    list_filter = ("district",)
+    list_select_related = ("district", "secretary")
+    date_hierarchy = "started_at"
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"actor": request.user})
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        # patrol_log already saved it while the form was validated.
+        obj.pk = form.instance.pk
+
+    def save_related(self, request, form, formsets, change):
+        pass
+
+
+class MatterAdminForm(ServiceFormMixin, forms.ModelForm):
+    class Meta:
+        model = Matter
+        fields = (
+            "district",
+            "category",
+            "severity",
+            "title",
+            "description",
+            "status",
+            "resolution",
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        if self.instance.pk is None:
+            self.instance = self.run_service(
+                lambda: services.matter_report(
+                    actor=self.actor,
+                    district=cleaned["district"],
+                    severity=cleaned["severity"],
+                    title=cleaned["title"],
+                    description=cleaned.get("description", ""),
+                    category=cleaned.get("category"),
+                )
+            )
+        elif cleaned["status"] != self.initial.get("status"):
+            self.instance = self.run_service(
+                lambda: services.matter_move(
+                    actor=self.actor,
+                    matter_id=self.instance.pk,
+                    status=cleaned["status"],
+                    resolution=cleaned.get("resolution", ""),
+                )
+            )
+        return cleaned
+
+
+@admin.register(Matter)
+class MatterAdmin(VillageScopedAdmin):
+    form = MatterAdminForm
+    list_display = (
+        "title",
+        "district",
+        "severity",
+        "status",
+        "reported_at",
+        "deadline",
+        "overdue_at",
+        "assignee",
+    )
+    list_filter = ("status", "severity", "district")
+    search_fields = ("title",)
+    list_select_related = ("district", "assignee")
+    date_hierarchy = "reported_at"
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"actor": request.user})
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        # Once reported, only the status and resolution move, through matter_move.
+        return ("district", "category", "severity", "title", "description")
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("district", "category", "severity", "title", "description")
+        return super().get_fields(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        # The services saved the matter while the form was validated.
+        obj.pk = form.instance.pk
+
+    def save_related(self, request, form, formsets, change):
+        pass
+
+
+@admin.register(Escalation)
+class EscalationAdmin(ReadOnlyAdmin, VillageScopedAdmin):
+    village_path = "matter__village"
+    list_display = ("matter_title", "level", "escalated_at", "notified")
+    list_filter = ("level",)
+    list_select_related = ("notified",)

@@ -1,0 +1,225 @@
+"""Load the demo village: the invented 群英村 roster plus a season of activity.
+
+This is the only place where the project invents activity. Every claim,
+approval, reversal, patrol and matter goes through the same services as real
+use, so balances, history and escalations are what real use would produce.
+"""
+
+import random
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from patrols.models import Matter, Patrol
+from patrols.services import matter_move, matter_report, matters_sweep_overdue, patrol_log
+from points.models import Claim, Rule
+from points.services import claim_approve, claim_reject, claim_submit, entry_reverse
+from villagers import roles
+from villagers.models import District, Township, User, Village, Villager
+from villagers.roster import roster_import
+
+ROSTER = Path(settings.BASE_DIR) / "data" / "roster_qunying.xlsx"
+TOWNSHIP_NAME = "益农镇"
+VILLAGE_NAME = "群英村"
+DEMO_PASSWORD = "nengliang2026"  # noqa: S105 - printed for the demo's invented users
+SEASON_DAYS = 100
+CLAIM_COUNT = 1500
+SEED = 20261204
+
+MATTER_TITLES = [
+    ("small", "路灯不亮"),
+    ("small", "垃圾桶满溢未清运"),
+    ("small", "门前杂物堆放"),
+    ("medium", "邻里因排水沟起争执"),
+    ("medium", "独居老人需要上门照护"),
+    ("medium", "河道漂浮垃圾"),
+    ("big", "违章搭建需要拆除"),
+    ("big", "村道路面塌陷"),
+]
+
+
+class Command(BaseCommand):
+    help = "Load the demo village 群英村: roster, staff logins and a season of points, patrols and matters."
+
+    def handle(self, *args, **options):
+        if Village.objects.filter(name=VILLAGE_NAME, entries__isnull=False).exists():
+            self.stdout.write("The demo village is already loaded.")
+            self._print_logins()
+            return
+        if not ROSTER.exists():
+            raise CommandError(f"The demo roster {ROSTER} is missing from the checkout.")
+
+        rng = random.Random(SEED)
+        village = self._village()
+        report = roster_import(path=ROSTER, village=village, actor=None)
+        self.stdout.write(
+            f"Roster: {report.created} created, {report.updated} updated, "
+            f"{report.unchanged} unchanged, {len(report.rejected)} rejected."
+        )
+        staff = self._staff(village)
+        self._points(village, staff, rng)
+        self._patrols(village, rng)
+        self._matters(village, staff, rng)
+        self._print_logins()
+
+    def _village(self) -> Village:
+        township, _ = Township.objects.get_or_create(name=TOWNSHIP_NAME)
+        village, _ = Village.objects.get_or_create(township=township, name=VILLAGE_NAME)
+        return village
+
+    def _user(self, username, *, village=None, township=None, role=None, superuser=False, name=""):
+        user, _ = User.objects.get_or_create(username=username)
+        user.village = village
+        user.township = township
+        user.first_name = name
+        user.is_staff = role not in (None, roles.VILLAGER) or superuser
+        user.is_superuser = superuser
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+    def _staff(self, village: Village) -> dict[str, User]:
+        staff = {
+            "admin": self._user("admin", superuser=True, name="系统管理员"),
+            "village_admin": self._user(
+                "cunshuji", village=village, role=roles.VILLAGE_ADMIN, name="村书记"
+            ),
+            "recorder": self._user(
+                "jifenyuan", village=village, role=roles.RECORDER, name="记分员"
+            ),
+            "approver": self._user(
+                "shenheyuan", village=village, role=roles.APPROVER, name="审核员"
+            ),
+            "township": self._user(
+                "zhenjie", township=village.township, role=roles.TOWNSHIP_VIEWER, name="镇街"
+            ),
+        }
+        village.secretary = staff["village_admin"]
+        village.save()
+        for number, district in enumerate(village.districts.order_by("id"), start=1):
+            secretary = self._user(
+                f"pianqu{number}",
+                village=village,
+                role=roles.DISTRICT_SECRETARY,
+                name=district.name,
+            )
+            district.secretary = secretary
+            district.save()
+        head = Villager.objects.filter(household__village=village, relation_to_head="户主").first()
+        head.user = self._user("cunmin", village=village, role=roles.VILLAGER, name=head.name)
+        head.save()
+        return staff
+
+    def _points(self, village: Village, staff: dict[str, User], rng: random.Random) -> None:
+        today = timezone.localdate()
+        adults = list(
+            Villager.objects.filter(
+                household__village=village, birth_date__lte=today - timedelta(days=14 * 365)
+            ).select_related("household")
+        )
+        rules = list(Rule.objects.select_related("category"))
+        rewards = [rule for rule in rules if rule.points > 0]
+        deductions = [rule for rule in rules if rule.points < 0]
+        recorders = [staff["recorder"], staff["village_admin"]]
+        entries = []
+        for number in range(CLAIM_COUNT):
+            rule = rng.choice(deductions if rng.random() < 0.06 else rewards)
+            act_date = today - timedelta(days=rng.randrange(SEASON_DAYS))
+            claim = claim_submit(
+                actor=rng.choice(recorders),
+                villager=rng.choice(adults),
+                rule=rule,
+                act_date=act_date,
+            )
+            if number % 50 == 0:
+                continue  # left waiting for approval
+            approver = staff["approver"]
+            try:
+                entries.append(claim_approve(actor=approver, claim_id=claim.pk))
+            except ValidationError:
+                claim_reject(actor=approver, claim_id=claim.pk, reason="超过该项积分上限")
+        for entry in rng.sample(entries, k=min(8, len(entries))):
+            entry_reverse(actor=staff["approver"], entry_id=entry.pk, reason="录入有误，冲正")
+        self.stdout.write(
+            f"Points: {Claim.objects.count()} claims, {len(entries)} approved entries, 8 reversals."
+        )
+
+    def _patrols(self, village: Village, rng: random.Random) -> None:
+        today = timezone.localdate()
+        tz = timezone.get_current_timezone()
+        for district in District.objects.filter(village=village).select_related("secretary"):
+            for days_ago in range(1, 31):
+                if rng.random() < 0.1:
+                    continue  # a missed day, for the patrol check to find
+                day = today - timedelta(days=days_ago)
+                start = datetime.combine(day, time(8, rng.randrange(0, 60)), tzinfo=tz)
+                minutes = rng.choice([45, 60, 70, 80, 90, 120])
+                patrol_log(
+                    actor=district.secretary,
+                    district=district,
+                    started_at=start,
+                    ended_at=start + timedelta(minutes=minutes),
+                    notes="巡查片区道路、河道和垃圾分类点",
+                )
+        self.stdout.write(f"Patrols: {Patrol.objects.count()} logged.")
+
+    @transaction.atomic
+    def _matters(self, village: Village, staff: dict[str, User], rng: random.Random) -> None:
+        now = timezone.now()
+        districts = list(village.districts.select_related("secretary"))
+        plans = [
+            # (hours ago it was reported, the states it then went through)
+            (0.2, []),
+            (3, ["accepted"]),
+            (10, ["in_progress"]),
+            (30, []),
+            (50, ["accepted", "in_progress", "resolved"]),
+            (80, ["in_progress", "resolved", "verified"]),
+            (200, ["accepted"]),
+            (2, ["resolved", "verified"]),
+        ]
+        for index in range(48):
+            severity, title = MATTER_TITLES[index % len(MATTER_TITLES)]
+            hours_ago, moves = plans[index % len(plans)]
+            district = districts[index % len(districts)]
+            matter = matter_report(
+                actor=district.secretary, district=district, severity=severity, title=title
+            )
+            # Demo only: move the report into the past so deadlines fall in every state.
+            reported_at = now - timedelta(hours=hours_ago, minutes=rng.randrange(60))
+            Matter.objects.filter(pk=matter.pk).update(
+                reported_at=reported_at,
+                deadline=reported_at + (matter.deadline - matter.reported_at),
+            )
+            for status in moves:
+                matter_move(
+                    actor=district.secretary,
+                    matter_id=matter.pk,
+                    status=status,
+                    resolution="已现场处理完毕" if status == "resolved" else "",
+                )
+        escalated = matters_sweep_overdue(now=now)
+        self.stdout.write(
+            f"Matters: {Matter.objects.count()} reported, {len(escalated)} overdue and escalated."
+        )
+
+    def _print_logins(self) -> None:
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        for username, role in [
+            ("admin", "superuser"),
+            ("cunshuji", roles.VILLAGE_ADMIN),
+            ("pianqu1", roles.DISTRICT_SECRETARY),
+            ("jifenyuan", roles.RECORDER),
+            ("shenheyuan", roles.APPROVER),
+            ("zhenjie", roles.TOWNSHIP_VIEWER),
+            ("cunmin", roles.VILLAGER),
+        ]:
+            self.stdout.write(f"  {username:<12} {role}")

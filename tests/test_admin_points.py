@@ -1,0 +1,179 @@
+"""Recording, approving and reversing points through the Chinese staff screens."""
+
+import uuid
+from datetime import date
+
+import pytest
+from django.urls import reverse
+
+from points.models import Balance, Claim, LedgerEntry
+from points.services import claim_approve, claim_submit
+
+from .factories import rule
+
+pytestmark = pytest.mark.django_db
+
+ACT_DATE = date(2026, 11, 20)
+
+
+def add_claim(client, villager, scored_rule, key=None):
+    return client.post(
+        reverse("admin:points_claim_add"),
+        {
+            "villager": villager.pk,
+            "rule": scored_rule.pk,
+            "act_date": ACT_DATE.isoformat(),
+            "note": "",
+            "form_key": str(key or uuid.uuid4()),
+        },
+    )
+
+
+def run_action(client, model, action, ids, reason=""):
+    return client.post(
+        reverse(f"admin:points_{model}_changelist"),
+        {"action": action, "_selected_action": ids, "reason": reason},
+        follow=True,
+    )
+
+
+def test_recorder_adds_claim_once(client, world):
+    client.force_login(world.recorder)
+    key = uuid.uuid4()
+    scored_rule = rule("volunteer")
+
+    first = add_claim(client, world.villager, scored_rule, key)
+    second = add_claim(client, world.villager, scored_rule, key)
+
+    assert first.status_code == 302
+    assert second.status_code == 302
+    assert Claim.objects.filter(villager=world.villager).count() == 1
+    claim = Claim.objects.get()
+    assert claim.recorded_by == world.recorder
+    assert claim.history.first().history_user == world.recorder
+
+
+def test_claim_form_rejects_future_date(client, world):
+    client.force_login(world.recorder)
+    response = client.post(
+        reverse("admin:points_claim_add"),
+        {
+            "villager": world.villager.pk,
+            "rule": rule("volunteer").pk,
+            "act_date": "2999-01-01",
+            "form_key": str(uuid.uuid4()),
+        },
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 200
+    assert "The date of the act is in the future; enter the day it happened." in response.text
+    assert not Claim.objects.exists()
+
+
+def test_approver_posts_claim_to_ledger(client, world):
+    scored_rule = rule("volunteer")
+    claim = claim_submit(
+        actor=world.recorder, villager=world.villager, rule=scored_rule, act_date=ACT_DATE
+    )
+    client.force_login(world.approver)
+
+    response = run_action(client, "claim", "approve", [claim.pk])
+
+    assert response.status_code == 200
+    entry = LedgerEntry.objects.get()
+    assert entry.claim == claim
+    assert entry.points == scored_rule.points
+    assert entry.recorded_by == world.recorder
+    assert entry.approved_by == world.approver
+    assert entry.household == world.villager.household
+    balance = Balance.objects.get(villager=world.villager, period="2026-11")
+    assert balance.points == scored_rule.points
+    household_year = Balance.objects.get(household=world.villager.household, period="2026")
+    assert household_year.points == scored_rule.points
+
+
+@pytest.mark.parametrize("persona", ["secretary_a1", "recorder"])
+def test_non_approvers_cannot_approve(client, world, persona):
+    claim = claim_submit(
+        actor=world.village_admin,
+        villager=world.villager,
+        rule=rule("volunteer"),
+        act_date=ACT_DATE,
+    )
+    client.force_login(getattr(world, persona))
+
+    run_action(client, "claim", "approve", [claim.pk])
+
+    claim.refresh_from_db()
+    assert claim.status == Claim.Status.SUBMITTED
+    assert not LedgerEntry.objects.exists()
+
+
+def test_recorder_cannot_approve_own_claim(client, world):
+    claim = claim_submit(
+        actor=world.village_admin,
+        villager=world.villager,
+        rule=rule("volunteer"),
+        act_date=ACT_DATE,
+    )
+    client.force_login(world.village_admin)
+
+    response = run_action(client, "claim", "approve", [claim.pk])
+
+    assert not LedgerEntry.objects.exists()
+    assert "必须由他人审核" in response.text or "must be approved by someone else" in response.text
+
+
+def test_reverse_entry_adds_reversal(client, world):
+    scored_rule = rule("volunteer")
+    claim = claim_submit(
+        actor=world.recorder, villager=world.villager, rule=scored_rule, act_date=ACT_DATE
+    )
+    entry = claim_approve(actor=world.approver, claim_id=claim.pk)
+    client.force_login(world.approver)
+
+    run_action(client, "ledgerentry", "reverse", [entry.pk], reason="记错人")
+    again = run_action(client, "ledgerentry", "reverse", [entry.pk], reason="再次")
+
+    assert LedgerEntry.objects.count() == 2
+    reversal = LedgerEntry.objects.get(reverses=entry)
+    assert reversal.points == -entry.points
+    original = LedgerEntry.objects.get(pk=entry.pk)
+    assert original.points == entry.points
+    assert Balance.objects.get(villager=world.villager, period="all").points == 0
+    assert again.status_code == 200
+    assert LedgerEntry.objects.count() == 2
+
+
+def test_villager_cannot_open_admin(client, world):
+    client.force_login(world.villager_user)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("admin:login"))
+
+
+def test_outsider_sees_no_claims_of_other_village(client, world):
+    claim_submit(
+        actor=world.recorder, villager=world.villager, rule=rule("volunteer"), act_date=ACT_DATE
+    )
+    client.force_login(world.outsider)
+
+    response = client.get(reverse("admin:points_claim_changelist"))
+
+    assert response.status_code == 200
+    assert world.villager.name not in response.text
+
+
+def test_outsider_cannot_add_claim_for_other_village(client, world):
+    client.force_login(world.outsider)
+    response = add_claim(client, world.villager, rule("volunteer"))
+    assert response.status_code == 200
+    assert not Claim.objects.exists()
+
+
+def test_admin_speaks_chinese_by_default(client, world):
+    client.force_login(world.village_admin)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 200
+    assert "能量积分" in response.text
+    assert "积分申报" in response.text

@@ -1,0 +1,51 @@
+"""Admin base class that shows each user only the rows of the villages they may see."""
+
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from .access import villages_for
+
+
+class VillageScopedAdmin(SimpleHistoryAdmin):
+    """Filter lists, edit pages and foreign-key choices to the user's villages.
+
+    ``village_path`` is the lookup from the model to its village, such as
+    ``"household__village"``.
+    """
+
+    village_path = "village"
+    # Lookup from each foreign-key target model to its village, for form choices.
+    choice_village_paths = {
+        "Village": "pk",
+        "District": "village",
+        "Household": "village",
+        "Villager": "household__village",
+    }
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(**{f"{self.village_path}__in": villages_for(request.user)})
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        path = self.choice_village_paths.get(db_field.related_model.__name__)
+        if path is not None and not request.user.is_superuser:
+            lookup = "pk__in" if path == "pk" else f"{path}__in"
+            kwargs["queryset"] = db_field.related_model._default_manager.filter(
+                **{lookup: villages_for(request.user)}
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """An admin whose rows are only viewed: records written by services."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
