@@ -6,7 +6,7 @@ use, so balances, history and escalations are what real use would produce.
 """
 
 import random
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -47,6 +47,14 @@ MATTER_TITLES = [
 class Command(BaseCommand):
     help = "Load the demo village 群英村: roster, staff logins and a season of points, patrols and matters."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--claims",
+            type=int,
+            default=CLAIM_COUNT,
+            help=f"How many points claims to invent (default {CLAIM_COUNT}).",
+        )
+
     def handle(self, *args, **options):
         if Village.objects.filter(name=VILLAGE_NAME, entries__isnull=False).exists():
             self.stdout.write("The demo village is already loaded.")
@@ -63,7 +71,7 @@ class Command(BaseCommand):
             f"{report.unchanged} unchanged, {len(report.rejected)} rejected."
         )
         staff = self._staff(village)
-        self._points(village, staff, rng)
+        self._points(village, staff, rng, options["claims"])
         self._patrols(village, rng)
         self._matters(village, staff, rng)
         self._print_logins()
@@ -118,7 +126,7 @@ class Command(BaseCommand):
         head.save()
         return staff
 
-    def _points(self, village: Village, staff: dict[str, User], rng: random.Random) -> None:
+    def _points(self, village: Village, staff: dict[str, User], rng: random.Random, count: int):
         today = timezone.localdate()
         adults = list(
             Villager.objects.filter(
@@ -130,8 +138,11 @@ class Command(BaseCommand):
         deductions = [rule for rule in rules if rule.points < 0]
         recorders = [staff["recorder"], staff["village_admin"]]
         entries = []
-        for number in range(CLAIM_COUNT):
-            rule = rng.choice(deductions if rng.random() < 0.06 else rewards)
+        for number in range(count):
+            if number < len(rules):
+                rule = rules[number]  # every rule once, so every item has entries
+            else:
+                rule = rng.choice(deductions if rng.random() < 0.06 else rewards)
             act_date = today - timedelta(days=rng.randrange(SEASON_DAYS))
             claim = claim_submit(
                 actor=rng.choice(recorders),
@@ -139,7 +150,7 @@ class Command(BaseCommand):
                 rule=rule,
                 act_date=act_date,
             )
-            if number % 50 == 0:
+            if number % 50 == 49:
                 continue  # left waiting for approval
             approver = staff["approver"]
             try:
