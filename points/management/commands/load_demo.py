@@ -133,6 +133,7 @@ class Command(BaseCommand):
                 household__village=village, birth_date__lte=today - timedelta(days=14 * 365)
             ).select_related("household")
         )
+        party_members = [villager for villager in adults if villager.is_party_member]
         rules = list(Rule.objects.select_related("category"))
         rewards = [rule for rule in rules if rule.points > 0]
         deductions = [rule for rule in rules if rule.points < 0]
@@ -144,9 +145,10 @@ class Command(BaseCommand):
             else:
                 rule = rng.choice(deductions if rng.random() < 0.06 else rewards)
             act_date = today - timedelta(days=rng.randrange(SEASON_DAYS))
+            people = party_members if rule.category.code == "party" else adults
             claim = claim_submit(
                 actor=rng.choice(recorders),
-                villager=rng.choice(adults),
+                villager=rng.choice(people),
                 rule=rule,
                 act_date=act_date,
             )

@@ -1,0 +1,194 @@
+"""Read queries shared by the points pages: rankings, balances and ledger entries."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+
+from villagers.models import HEAD_RELATION, Village, Villager
+
+from .models import Balance, LedgerEntry
+from .periods import ALL_TIME, month_key, year_key
+
+# The boards list at most this many rows, so accounts tied with the last row may be cut.
+RANKING_SIZE = 100
+
+# Children younger than this never appear by name on a public ranking.
+MINIMUM_RANKING_AGE = 14
+
+
+@dataclass(frozen=True)
+class RankingRow:
+    """One place on a board.
+
+    ``household_number`` is empty on a villager row that shows a name, and
+    ``name`` is empty where the village shows household numbers only.
+    """
+
+    rank: int
+    points: int
+    household_number: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Ranking:
+    rows: list[RankingRow]
+    # True when the period has more accounts than the board shows.
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Points of one account this month, this year and all time."""
+
+    month: int = 0
+    year: int = 0
+    all_time: int = 0
+
+
+def ranking_period(kind: str, day: date) -> str:
+    """Return the balance period key of the month or year containing ``day``."""
+    if kind == "month":
+        return month_key(day)
+    if kind == "year":
+        return year_key(day)
+    raise ValueError(f"rankings cover a month or a year, not {kind!r}")
+
+
+def mask_name(name: str) -> str:
+    """Keep the first and last character and hide the rest: 张*明, 欧*明, 张*.
+
+    One asterisk stands for any number of hidden characters, so the mask does
+    not give away the length of the name.
+    """
+    name = name.strip()
+    if len(name) <= 2:
+        return name[:1] + "*"
+    return f"{name[0]}*{name[-1]}"
+
+
+def public_name(name: str, display: str) -> str:
+    """Return the form of ``name`` that a ranking may show under ``display``."""
+    if display == Village.NameDisplay.FULL:
+        return name.strip()
+    if display == Village.NameDisplay.MASKED:
+        return mask_name(name)
+    return ""
+
+
+def latest_birth_date_ranked(today: date) -> date:
+    """Return the latest birth date of a villager old enough to be ranked by name."""
+    year = today.year - MINIMUM_RANKING_AGE
+    try:
+        return today.replace(year=year)
+    except ValueError:
+        # Today is 29 February and that year has none: someone born on
+        # 28 February has had the birthday, someone born on 1 March has not.
+        return date(year, 2, 28)
+
+
+def household_ranking(*, village: Village, period: str, today: date) -> Ranking:
+    """Rank the village's households by their points in ``period``, in one query.
+
+    A household shows its number, and its head's name in the form the village
+    allows, unless the head is not active or is under the minimum age.
+    """
+    display = village.ranking_name_display
+    balances = Balance.objects.filter(
+        village=village, period=period, household__isnull=False
+    ).order_by("-points", "household__number")
+    if display == Village.NameDisplay.HOUSEHOLD_NUMBER:
+        numbers = balances.values_list("points", "household__number")[: RANKING_SIZE + 1]
+        rows = [(points, number, "") for points, number in numbers]
+    else:
+        head = Villager.objects.filter(
+            household=OuterRef("household_id"),
+            relation_to_head=HEAD_RELATION,
+            status=Villager.Status.ACTIVE,
+            birth_date__lte=latest_birth_date_ranked(today),
+        ).order_by("id")
+        rows = list(
+            balances.annotate(head_name=Subquery(head.values("name")[:1])).values_list(
+                "points", "household__number", "head_name"
+            )[: RANKING_SIZE + 1]
+        )
+
+    ranked = []
+    for rank, (points, number, head_name) in _ranks(rows[:RANKING_SIZE]):
+        name = public_name(head_name, display) if head_name else ""
+        ranked.append(RankingRow(rank=rank, points=points, household_number=number, name=name))
+    return Ranking(rows=ranked, truncated=len(rows) > RANKING_SIZE)
+
+
+def villager_ranking(*, village: Village, period: str, today: date) -> Ranking:
+    """Rank the village's villagers by their points in ``period``, in one query.
+
+    Villagers who are not active, and those under the minimum age, are left out.
+    """
+    display = village.ranking_name_display
+    rows = list(
+        Balance.objects.filter(
+            village=village,
+            period=period,
+            villager__status=Villager.Status.ACTIVE,
+            villager__birth_date__lte=latest_birth_date_ranked(today),
+        )
+        .order_by("-points", "villager__household__number", "villager_id")
+        .values_list("points", "villager__household__number", "villager__name")[: RANKING_SIZE + 1]
+    )
+
+    ranked = []
+    for rank, (points, number, name) in _ranks(rows[:RANKING_SIZE]):
+        if display == Village.NameDisplay.HOUSEHOLD_NUMBER:
+            row = RankingRow(rank=rank, points=points, household_number=number, name="")
+        else:
+            row = RankingRow(
+                rank=rank, points=points, household_number="", name=public_name(name, display)
+            )
+        ranked.append(row)
+    return Ranking(rows=ranked, truncated=len(rows) > RANKING_SIZE)
+
+
+def _ranks(rows: list[tuple]):
+    """Yield (rank, row) for rows sorted by points, highest first, in the first column.
+
+    Equal points share a rank and the next rank skips the places they took
+    (standard competition ranking: 1, 2, 2, 4).
+    """
+    rank = 0
+    previous_points = None
+    for place, row in enumerate(rows, start=1):
+        if row[0] != previous_points:
+            rank = place
+            previous_points = row[0]
+        yield rank, row
+
+
+def villager_totals(villager: Villager, today: date) -> tuple[Totals, Totals]:
+    """Return the villager's and their household's totals, read from Balance in one query."""
+    periods = {month_key(today): "month", year_key(today): "year", ALL_TIME: "all_time"}
+    rows = Balance.objects.filter(
+        Q(villager=villager) | Q(household_id=villager.household_id), period__in=periods
+    ).values_list("villager_id", "period", "points")
+
+    own: dict[str, int] = {}
+    household: dict[str, int] = {}
+    for villager_id, period, points in rows:
+        target = own if villager_id is not None else household
+        target[periods[period]] = points
+    return Totals(**own), Totals(**household)
+
+
+def villager_entries(villager: Villager) -> QuerySet[LedgerEntry]:
+    """Return the villager's ledger entries, newest act first.
+
+    ``is_reversed`` marks an entry that a later entry cancelled. A reversal
+    keeps the original's act date and is posted later, so it sorts just above
+    the entry it cancels.
+    """
+    return (
+        LedgerEntry.objects.filter(villager=villager)
+        .annotate(is_reversed=Exists(LedgerEntry.objects.filter(reverses=OuterRef("pk"))))
+        .order_by("-act_date", "-posted_at", "-id")
+    )
