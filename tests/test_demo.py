@@ -1,0 +1,63 @@
+"""The demo loader fills every page with plausible, consistent activity."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Sum
+
+from patrols.models import Escalation, Matter, Patrol
+from points.models import Balance, Category, Claim, LedgerEntry
+from villagers.models import Household, User, Village, Villager
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo():
+    output = StringIO()
+    call_command("load_demo", claims=80, stdout=output)
+    return output.getvalue()
+
+
+def test_demo_loads_roster_and_logins(demo):
+    village = Village.objects.get(name="群英村")
+    assert Villager.objects.filter(household__village=village).count() == 2033
+    assert Household.objects.filter(village=village).count() == 560
+    assert village.districts.count() == 6
+    assert all(district.secretary for district in village.districts.all())
+    assert village.secretary.username == "cunshuji"
+    assert User.objects.get(username="cunmin").villager is not None
+    assert "Demo logins (password for all: nengliang2026):" in demo
+
+
+def test_demo_covers_every_item_and_state(demo):
+    items_with_entries = set(LedgerEntry.objects.values_list("category_id", flat=True))
+    assert items_with_entries == set(Category.objects.values_list("id", flat=True))
+    assert set(Claim.objects.values_list("status", flat=True)) >= {"submitted", "approved"}
+    assert LedgerEntry.objects.filter(reverses__isnull=False).exists()
+    assert set(Matter.objects.values_list("status", flat=True)) == set(Matter.Status.values)
+    assert Escalation.objects.exists()
+    assert Patrol.objects.count() > 100
+
+
+def test_demo_balances_equal_ledger(demo):
+    for balance in Balance.objects.filter(period="all", household__isnull=False)[:50]:
+        total = LedgerEntry.objects.filter(household=balance.household).aggregate(
+            total=Sum("points")
+        )["total"]
+        assert balance.points == total
+
+
+def test_demo_loads_once(demo):
+    again = StringIO()
+    call_command("load_demo", claims=80, stdout=again)
+    assert "The demo village is already loaded." in again.getvalue()
+    assert Villager.objects.count() == 2033
+
+
+def test_demo_rankings_page(demo, client):
+    village = Village.objects.get(name="群英村")
+    response = client.get(f"/villages/{village.pk}/rankings/?board=household&period=year")
+    assert response.status_code == 200
+    assert "群英村积分排行榜" in response.text
