@@ -120,9 +120,11 @@ def matter_move(*, actor: User, matter_id: int, status: str, resolution: str = "
     ):
         raise PermissionDenied(_("You may not change matters in this village."))
     if status not in _NEXT_STATUSES[matter.status]:
+        # An unknown status is named as sent, because it has no label.
+        next_label = Matter.Status(status).label if status in Matter.Status.values else status
         raise ValidationError(
             _("A matter that is “%(current)s” cannot be moved to “%(next)s”.")
-            % {"current": matter.get_status_display(), "next": Matter.Status(status).label}
+            % {"current": matter.get_status_display(), "next": next_label}
         )
     if status == Matter.Status.RESOLVED:
         if not resolution.strip():

@@ -75,3 +75,22 @@ def world(db):
     villager_b = VillagerFactory(household=household_b1, name="赵外村")
 
     return SimpleNamespace(**locals())
+
+
+def pytest_collection_modifyitems(items):
+    """Refuse transactional tests that would leave the next test an empty database.
+
+    Flushing after a transactional test removes the rows migrations seed (roles,
+    governance items, rules, the beat schedule); only serialized_rollback puts
+    them back for the tests that follow.
+    """
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if (
+            marker
+            and marker.kwargs.get("transaction")
+            and not marker.kwargs.get("serialized_rollback")
+        ):
+            raise pytest.UsageError(
+                f"{item.nodeid}: use @pytest.mark.django_db(transaction=True, serialized_rollback=True)"
+            )

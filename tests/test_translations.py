@@ -58,4 +58,6 @@ def test_catalog_has_every_message_in_code(tmp_path):
     )
     fresh = {entry.msgid for entry in polib.pofile(str(copy / PO_FILE.relative_to(ROOT)))}
     committed = {entry.msgid for entry in polib.pofile(str(PO_FILE))}
-    assert sorted(fresh - committed) == [], "run: .venv/bin/python manage.py makemessages -l zh_Hans"
+    assert sorted(fresh - committed) == [], (
+        "run: .venv/bin/python manage.py makemessages -l zh_Hans"
+    )

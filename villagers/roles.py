@@ -35,6 +35,7 @@ PERMISSIONS: dict[str, list[str]] = {
         "points.view_balance",
         "patrols.view_patrol",
         "patrols.view_matter",
+        "patrols.add_matter",
         "patrols.change_matter",
         "patrols.view_escalation",
     ],

@@ -1,0 +1,294 @@
+"""The deadline sweep run by real Celery worker and beat processes on PostgreSQL and Redis.
+
+Each test starts ``celery`` subprocesses against the pytest test database, so the
+tests are transactional: the subprocesses see only committed rows. Every xdist
+worker uses a Redis database of its own (see ``xdist_redis_url``).
+"""
+
+import importlib
+import os
+import signal
+import time
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+import redis
+import time_machine
+from celery.exceptions import TimeoutError as CeleryTimeoutError
+from django.apps import apps
+from django.db import connection
+from django.db.models import Count
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from nengliangbang.celery import app, ping
+from patrols.models import Escalation, Matter
+from patrols.services import matter_report
+from patrols.tasks import sweep_matter_deadlines
+
+from .celery_helpers import (
+    CeleryProcess,
+    database_url,
+    logs,
+    point_app_at,
+    wait_until,
+    xdist_redis_url,
+)
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+# The killed-worker tests sweep this many overdue matters, enough to keep a sweep
+# busy for seconds, and kill the worker once this many are escalated.
+SLOW_SWEEP_MATTERS = 1500
+KILL_AFTER_ESCALATIONS = 100
+
+# The migration that seeds beat's schedule, imported by name because it starts with a digit.
+schedule_migration = importlib.import_module("patrols.migrations.0003_schedule_deadline_sweep")
+
+
+@pytest.fixture
+def redis_db(settings):
+    """This xdist worker's Redis database, empty, with the Celery app pointed at it."""
+    if not settings.REDIS_URL:
+        pytest.skip("REDIS_URL is not set; the worker tests need a Redis broker.")
+    url = xdist_redis_url(settings.REDIS_URL, os.environ.get("PYTEST_XDIST_WORKER"))
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    except redis.ResponseError as error:
+        pytest.fail(
+            f"Redis refused the database of {url} ({error}); run fewer xdist workers "
+            "(TEST_WORKERS) or raise `databases` in the Redis configuration."
+        )
+    saved_broker, saved_backend = app.conf.broker_url, app.conf.result_backend
+    point_app_at(app, broker_url=url, result_backend=url)
+    yield SimpleNamespace(url=url, client=client)
+    point_app_at(app, broker_url=saved_broker, result_backend=saved_backend)
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def start_celery(transactional_db, redis_db, tmp_path):
+    """Start ``celery worker`` or ``celery beat`` subprocesses, all stopped at teardown."""
+    started: list[CeleryProcess] = []
+    base_env = {
+        **os.environ,
+        "DATABASE_URL": database_url(connection.settings_dict),
+        "REDIS_URL": redis_db.url,
+        "PYTHONUNBUFFERED": "1",
+    }
+    xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+    def start(kind: str, *, pool: str = "solo", env: dict[str, str] | None = None):
+        name = f"{kind}{len(started) + 1}-{xdist_worker}"
+        if kind == "worker":
+            arguments = [
+                *("-A", "nengliangbang", "worker", "-P", pool),
+                *("--without-heartbeat", "--without-gossip", "--without-mingle"),
+                *("-l", "info", "-n", f"{name}@%h"),
+            ]
+            if pool == "prefork":
+                arguments += ["-c", "1"]
+        else:
+            arguments = [
+                *("-A", "nengliangbang", "beat", "-l", "info"),
+                *("-S", "django_celery_beat.schedulers:DatabaseScheduler"),
+                *("--pidfile", str(tmp_path / f"{name}.pid")),
+                *("-s", str(tmp_path / f"{name}-schedule")),
+            ]
+        process = CeleryProcess(
+            name, arguments, {**base_env, **(env or {})}, tmp_path / f"{name}.log"
+        )
+        started.append(process.start())
+        return process
+
+    yield start
+
+    for process in reversed(started):
+        process.stop()
+    # Shown by pytest under "Captured stdout teardown" when the test failed.
+    print(logs(*started))
+
+
+def get_result(async_result, *, timeout: float, processes: tuple[CeleryProcess, ...]):
+    try:
+        return async_result.get(timeout=timeout)
+    except CeleryTimeoutError:
+        raise AssertionError(
+            f"task {async_result.id} gave no result within {timeout} s\n{logs(*processes)}"
+        ) from None
+
+
+def start_worker(start_celery, **options) -> CeleryProcess:
+    """Start a worker and wait until it has completed a task."""
+    worker = start_celery("worker", **options)
+    assert get_result(ping.delay(), timeout=60, processes=(worker,)) == "pong"
+    return worker
+
+
+def escalation_counts(matter_ids) -> list[int]:
+    counts = dict(
+        Escalation.objects.filter(matter_id__in=matter_ids)
+        .values_list("matter_id")
+        .annotate(Count("id"))
+    )
+    return [counts.get(matter_id, 0) for matter_id in matter_ids]
+
+
+def create_overdue_matters(world, count: int) -> list[int]:
+    """Insert ``count`` small matters whose deadline passed an hour ago."""
+    now = timezone.now()
+    matters = Matter.objects.bulk_create(
+        Matter(
+            village=world.village_a,
+            district=world.district_a1,
+            title=f"路灯损坏 {number}",
+            severity=Matter.Severity.SMALL,
+            reported_by=world.secretary_a1,
+            reported_at=now - timedelta(hours=2),
+            deadline=now - timedelta(hours=1),
+            assignee=world.secretary_a1,
+        )
+        for number in range(count)
+    )
+    return [matter.pk for matter in matters]
+
+
+def test_worker_escalates_each_matter_once(world, start_celery):
+    eight_days_ago = timezone.now() - timedelta(days=8)
+    with time_machine.travel(eight_days_ago, tick=False):
+        overdue = [
+            matter_report(
+                actor=world.secretary_a1,
+                district=world.district_a1,
+                severity=severity,
+                title=f"逾期 {severity}",
+            ).pk
+            for severity in ("small", "medium", "big")
+        ]
+    not_due = matter_report(
+        actor=world.secretary_a1, district=world.district_a1, severity="small", title="未到期"
+    ).pk
+    worker = start_worker(start_celery)
+
+    first = get_result(sweep_matter_deadlines.delay(), timeout=60, processes=(worker,))
+    assert sorted(first) == sorted(overdue), logs(worker)
+    assert escalation_counts(overdue) == [1, 1, 1]
+
+    repeats = [
+        get_result(sweep_matter_deadlines.delay(), timeout=60, processes=(worker,))
+        for _ in range(2)
+    ]
+    assert repeats == [[], []], logs(worker)
+    assert escalation_counts(overdue) == [1, 1, 1]
+    assert escalation_counts([not_due]) == [0]
+    assert Escalation.objects.get(matter_id=overdue[0]).notified == world.village_admin
+
+
+def test_beat_sends_due_sweep(world, start_celery):
+    with time_machine.travel(timezone.now() - timedelta(hours=2), tick=False):
+        matter = matter_report(
+            actor=world.secretary_a1, district=world.district_a1, severity="small", title="逾期"
+        )
+    # A transactional test empties every table when it ends, so an earlier one may
+    # have removed the seeded schedule. The migration's own function seeds it again.
+    schedule_migration.create_schedules(apps, None)
+    [(schedule_name, task_name, *_interval)] = schedule_migration.SCHEDULES
+    periodic = PeriodicTask.objects.get(name=schedule_name)
+    assert periodic.task == task_name == "patrols.tasks.sweep_matter_deadlines"
+    assert periodic.enabled
+    # An interval entry is due once last_run_at plus its interval has passed, so a
+    # day ago makes the every-minute sweep due on beat's first tick.
+    long_ago = timezone.now() - timedelta(days=1)
+    periodic.last_run_at = long_ago
+    periodic.save()
+    worker = start_worker(start_celery)
+    beat = start_celery("beat")
+
+    wait_until(
+        lambda: Escalation.objects.filter(matter=matter).exists(),
+        timeout=60,
+        description="beat's sweep escalates the overdue matter",
+        processes=(worker, beat),
+    )
+    beat.stop()
+
+    assert escalation_counts([matter.pk]) == [1]
+    assert "Sending due task" in beat.log_path.read_text(), logs(beat)
+    periodic.refresh_from_db()
+    assert periodic.total_run_count >= 1, logs(beat)
+    assert periodic.last_run_at > long_ago, logs(beat)
+
+
+def test_killed_worker_sweep_redelivered(world, start_celery, redis_db, settings):
+    matter_ids = create_overdue_matters(world, SLOW_SWEEP_MATTERS)
+    one_run_takes_all = {"MATTER_SWEEP_BATCH": str(SLOW_SWEEP_MATTERS)}
+    worker = start_worker(start_celery, env=one_run_takes_all)
+
+    result = sweep_matter_deadlines.delay()
+    wait_until(
+        lambda: Escalation.objects.count() >= KILL_AFTER_ESCALATIONS,
+        timeout=60,
+        description=f"the sweep escalates {KILL_AFTER_ESCALATIONS} matters",
+        processes=(worker,),
+    )
+    worker.kill()
+    escalated_at_kill = Escalation.objects.count()
+
+    assert escalated_at_kill < SLOW_SWEEP_MATTERS, (
+        "the sweep finished before the kill; raise SLOW_SWEEP_MATTERS"
+    )
+    # Acknowledged late: the killed worker's message is still held, unacknowledged.
+    unacknowledged = redis_db.client.hkeys("unacked")
+    assert len(unacknowledged) == 1
+    # Kombu (5.7) puts an unacknowledged message back on its queue once it is older
+    # than the visibility timeout (an hour in settings), and checks when a worker
+    # starts to poll. Moving the delivery time back past the timeout skips the wait.
+    visibility_timeout = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    delivered_long_ago = time.time() - visibility_timeout - 60
+    redis_db.client.zadd("unacked_index", dict.fromkeys(unacknowledged, delivered_long_ago))
+    restarted = start_celery("worker", env=one_run_takes_all)
+
+    rest = get_result(result, timeout=90, processes=(worker, restarted))
+
+    assert 0 < len(rest) <= SLOW_SWEEP_MATTERS - escalated_at_kill, logs(restarted)
+    assert set(rest) <= set(matter_ids)
+    assert escalation_counts(matter_ids) == [1] * SLOW_SWEEP_MATTERS
+    assert Escalation.objects.count() == SLOW_SWEEP_MATTERS
+    assert Matter.objects.filter(overdue_at__isnull=True).count() == 0
+    assert redis_db.client.hlen("unacked") == 0
+
+
+def test_lost_pool_process_task_requeued(world, start_celery):
+    matter_ids = create_overdue_matters(world, SLOW_SWEEP_MATTERS)
+    worker = start_worker(
+        start_celery, pool="prefork", env={"MATTER_SWEEP_BATCH": str(SLOW_SWEEP_MATTERS)}
+    )
+    [pool_process] = worker.child_pids()
+
+    result = sweep_matter_deadlines.delay()
+    wait_until(
+        lambda: Escalation.objects.count() >= KILL_AFTER_ESCALATIONS,
+        timeout=60,
+        description=f"the sweep escalates {KILL_AFTER_ESCALATIONS} matters",
+        processes=(worker,),
+    )
+    os.kill(pool_process, signal.SIGKILL)
+    escalated_at_kill = Escalation.objects.count()
+
+    assert escalated_at_kill < SLOW_SWEEP_MATTERS, (
+        "the sweep finished before the kill; raise SLOW_SWEEP_MATTERS"
+    )
+    # The main process rejects the task of its lost pool process (task_reject_on_worker_lost),
+    # which puts it back on the queue for the pool process that replaces it.
+    rest = get_result(result, timeout=90, processes=(worker,))
+
+    assert worker.is_running()
+    assert pool_process not in worker.child_pids()
+    assert "Worker exited prematurely: signal 9 (SIGKILL)" in worker.log_path.read_text()
+    assert 0 < len(rest) <= SLOW_SWEEP_MATTERS - escalated_at_kill, logs(worker)
+    assert set(rest) <= set(matter_ids)
+    assert escalation_counts(matter_ids) == [1] * SLOW_SWEEP_MATTERS
+    assert Escalation.objects.count() == SLOW_SWEEP_MATTERS
