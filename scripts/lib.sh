@@ -84,7 +84,8 @@ PY
 # Install Debian's Chromium and CJK fonts for the browser tests when missing.
 # The tests never download a browser of their own.
 ensure_chromium() {
-    if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "noto sans cjk"; then
+    # grep reads all of fc-list's output (no -q), so pipefail sees no SIGPIPE.
+    if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -i "noto sans cjk" >/dev/null; then
         return
     fi
     if [ "$(id -u)" != 0 ]; then

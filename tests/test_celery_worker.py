@@ -19,6 +19,7 @@ from celery.exceptions import TimeoutError as CeleryTimeoutError
 from django.apps import apps
 from django.db import connection
 from django.db.models import Count
+from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
@@ -292,3 +293,23 @@ def test_lost_pool_process_task_requeued(world, start_celery):
     assert set(rest) <= set(matter_ids)
     assert escalation_counts(matter_ids) == [1] * SLOW_SWEEP_MATTERS
     assert Escalation.objects.count() == SLOW_SWEEP_MATTERS
+
+
+def test_health_check_sees_working_worker(world, start_celery, client):
+    start_worker(start_celery)
+    client.force_login(world.village_admin)
+
+    response = client.get(reverse("health-worker"))
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_health_check_reports_missing_worker(world, redis_db, client, monkeypatch):
+    monkeypatch.setattr("nengliangbang.health.WORKER_TIMEOUT_SECONDS", 1)
+    client.force_login(world.village_admin)
+
+    response = client.get(reverse("health-worker"))
+
+    assert response.status_code == 503
+    assert response.json() == {"status": "timeout"}

@@ -1,4 +1,4 @@
-"""Who may act on which village's data."""
+"""Access rules: the villages whose data each user may see and change."""
 
 from django.db.models import QuerySet
 

@@ -46,7 +46,7 @@ def check_character(first_17: str) -> str:
 def parse_id_number(raw: str) -> IdNumber:
     """Validate an 18-character ID number and read its birth date and sex.
 
-    Raises InvalidIdNumber with a message that says what is wrong.
+    Raises InvalidIdNumber with a user-facing message naming the problem.
     """
     value = raw.strip().upper()
     if not _SHAPE.match(value):

@@ -122,7 +122,7 @@ class Village(models.Model):
 
 
 class District(models.Model):
-    """A 片区 of a village, answered for by its district secretary."""
+    """A 片区 of a village, in the charge of its district secretary."""
 
     village = models.ForeignKey(
         Village, verbose_name=_("village"), on_delete=models.PROTECT, related_name="districts"

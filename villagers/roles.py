@@ -11,8 +11,6 @@ APPROVER = "审核员"
 TOWNSHIP_VIEWER = "镇街查看"
 VILLAGER = "村民"
 
-_VIEW = "view"
-
 # Permission codenames per role, as "app_label.codename".
 PERMISSIONS: dict[str, list[str]] = {
     VILLAGE_ADMIN: [
