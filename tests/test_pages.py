@@ -833,3 +833,10 @@ def test_login_goes_to_next(english, world):
 
     assert response.status_code == 302
     assert response["Location"] == "/me/"
+
+
+def test_missing_page_in_chinese(client, world):
+    response = client.get("/villages/999999/rankings/")
+    assert response.status_code == 404
+    assert "页面不存在" in response.text
+    assert "Traceback" not in response.text
