@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from villagers.admin_scoping import ReadOnlyAdmin, VillageScopedAdmin
+from villagers.admin_scoping import ActorFormMixin, ReadOnlyAdmin, VillageScopedAdmin
 
 from . import services
 from .models import Escalation, Matter, Patrol
@@ -46,17 +46,13 @@ class PatrolAdminForm(ServiceFormMixin, forms.ModelForm):
 
 
 @admin.register(Patrol)
-class PatrolAdmin(VillageScopedAdmin):
+class PatrolAdmin(ActorFormMixin, VillageScopedAdmin):
     village_path = "district__village"
     form = PatrolAdminForm
     list_display = ("district", "secretary", "started_at", "ended_at", "duration")
     list_filter = ("district",)
     list_select_related = ("district", "secretary")
     date_hierarchy = "started_at"
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
-        return type(form.__name__, (form,), {"actor": request.user})
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -113,7 +109,7 @@ class MatterAdminForm(ServiceFormMixin, forms.ModelForm):
 
 
 @admin.register(Matter)
-class MatterAdmin(VillageScopedAdmin):
+class MatterAdmin(ActorFormMixin, VillageScopedAdmin):
     form = MatterAdminForm
     list_display = (
         "title",
@@ -129,10 +125,6 @@ class MatterAdmin(VillageScopedAdmin):
     search_fields = ("title",)
     list_select_related = ("district", "assignee")
     date_hierarchy = "reported_at"
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
-        return type(form.__name__, (form,), {"actor": request.user})
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from villagers.admin_scoping import ReadOnlyAdmin, VillageScopedAdmin
+from villagers.admin_scoping import ActorFormMixin, ReadOnlyAdmin, VillageScopedAdmin
 
 from . import services
 from .models import Balance, Category, Claim, LedgerEntry, Rule
@@ -77,7 +77,7 @@ class ClaimAdminForm(forms.ModelForm):
 
 
 @admin.register(Claim)
-class ClaimAdmin(VillageScopedAdmin):
+class ClaimAdmin(ActorFormMixin, VillageScopedAdmin):
     village_path = "villager__household__village"
     form = ClaimAdminForm
     action_form = ReasonActionForm
@@ -106,10 +106,6 @@ class ClaimAdmin(VillageScopedAdmin):
     @admin.display(description=_("points"))
     def points(self, claim: Claim) -> int:
         return claim.rule.points
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
-        return type(form.__name__, (form,), {"actor": request.user})
 
     def has_change_permission(self, request, obj=None):
         # A recorded claim is decided, not edited: approve or reject it.

@@ -38,6 +38,17 @@ class VillageScopedAdmin(SimpleHistoryAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class ActorFormMixin:
+    """Give the admin's form class the requesting user as ``actor``.
+
+    The forms run services in ``clean()``, and services take the acting user.
+    """
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"actor": request.user})
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     """An admin whose rows are only viewed: records written by services."""
 
