@@ -5,13 +5,18 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from villagers.admin_scoping import ActorFormMixin, ReadOnlyAdmin, VillageScopedAdmin
+from villagers.admin_scoping import (
+    ActorFormMixin,
+    ReadOnlyAdmin,
+    ServiceFormMixin,
+    VillageScopedAdmin,
+)
 
 from . import services
 from .models import Escalation, Matter, Patrol
 
 
-class ServiceFormMixin:
+class PatrolServiceForm(ServiceFormMixin):
     """Run a service in ``clean()`` so its refusals show as form errors, not server errors."""
 
     actor = None  # set per request by the admin's get_form
@@ -23,7 +28,7 @@ class ServiceFormMixin:
             raise ValidationError(str(error)) from None
 
 
-class PatrolAdminForm(ServiceFormMixin, forms.ModelForm):
+class PatrolAdminForm(PatrolServiceForm, forms.ModelForm):
     class Meta:
         model = Patrol
         fields = ("district", "started_at", "ended_at", "notes")
@@ -49,10 +54,14 @@ class PatrolAdminForm(ServiceFormMixin, forms.ModelForm):
 class PatrolAdmin(ActorFormMixin, VillageScopedAdmin):
     village_path = "district__village"
     form = PatrolAdminForm
-    list_display = ("district", "secretary", "started_at", "ended_at", "duration")
+    list_display = ("district", "secretary", "started_at", "ended_at", "patrol_duration")
     list_filter = ("district",)
     list_select_related = ("district", "secretary")
     date_hierarchy = "started_at"
+
+    @admin.display(description=_("duration"))
+    def patrol_duration(self, patrol: Patrol):
+        return patrol.duration
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -68,7 +77,7 @@ class PatrolAdmin(ActorFormMixin, VillageScopedAdmin):
         pass
 
 
-class MatterAdminForm(ServiceFormMixin, forms.ModelForm):
+class MatterAdminForm(PatrolServiceForm, forms.ModelForm):
     class Meta:
         model = Matter
         fields = (

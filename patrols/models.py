@@ -34,6 +34,7 @@ class Patrol(models.Model):
             models.CheckConstraint(
                 condition=Q(ended_at__isnull=True) | Q(ended_at__gt=F("started_at")),
                 name="patrol_ends_after_start",
+                violation_error_message=_("A patrol must end after it starts."),
             ),
         ]
 
@@ -132,9 +133,15 @@ class Matter(models.Model):
         verbose_name = _("matter")
         verbose_name_plural = _("matters")
         ordering = ["deadline"]
+        permissions = [
+            ("handle_any_district", _("Can handle matters of every district of the village")),
+            ("verify_matter", _("Can verify that a settled matter is really settled")),
+        ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(deadline__gt=F("reported_at")), name="matter_deadline_after_report"
+                condition=Q(deadline__gt=F("reported_at")),
+                name="matter_deadline_after_report",
+                violation_error_message=_("A matter's deadline must come after it was reported."),
             ),
         ]
         indexes = [

@@ -16,6 +16,11 @@ from .models import Escalation, Matter, Patrol
 
 logger = logging.getLogger(__name__)
 
+# A patrol is a walk of an hour or two. Longer or older records are typing
+# mistakes (a wrong day or year), not patrols.
+PATROL_MAX_DURATION = timedelta(hours=12)
+PATROL_MAX_AGE = timedelta(days=31)
+
 
 def matter_limit(village: Village, severity: str) -> timedelta:
     """Return the village's time limit for a matter of this severity."""
@@ -34,8 +39,19 @@ def patrol_log(
     _check_is_secretary(actor=actor, district=district)
     if ended_at <= started_at:
         raise ValidationError(_("A patrol must end after it starts."))
-    if ended_at > timezone.now():
+    now = timezone.now()
+    if ended_at > now:
         raise ValidationError(_("A patrol cannot end in the future."))
+    if ended_at - started_at > PATROL_MAX_DURATION:
+        raise ValidationError(
+            _("A patrol can last at most %(hours)s hours; check the start and end times.")
+            % {"hours": int(PATROL_MAX_DURATION.total_seconds() // 3600)}
+        )
+    if started_at < now - PATROL_MAX_AGE:
+        raise ValidationError(
+            _("Patrols more than %(days)s days old cannot be logged; ask the village office.")
+            % {"days": PATROL_MAX_AGE.days}
+        )
     # Lock the secretary's row so two requests cannot both pass the overlap check.
     User.objects.select_for_update().filter(pk=actor.pk).first()
     overlapping = Patrol.objects.filter(
@@ -69,6 +85,7 @@ def matter_report(
         actor, district.village_id
     ):
         raise PermissionDenied(_("You may not report matters in this village."))
+    _check_handles_district(actor=actor, district=district)
     if severity not in Matter.Severity.values:
         raise ValidationError(_("Choose a severity: small, medium or big."))
     if not title.strip():
@@ -114,11 +131,16 @@ _NEXT_STATUSES = {
 @transaction.atomic
 def matter_move(*, actor: User, matter_id: int, status: str, resolution: str = "") -> Matter:
     """Move a matter to its next status; resolving needs a resolution."""
-    matter = Matter.objects.select_for_update().get(pk=matter_id)
+    matter = Matter.objects.select_for_update().select_related("district").get(pk=matter_id)
     if not actor.has_perm("patrols.change_matter") or not can_act_in_village(
         actor, matter.village_id
     ):
         raise PermissionDenied(_("You may not change matters in this village."))
+    _check_handles_district(actor=actor, district=matter.district)
+    if matter.status == Matter.Status.RESOLVED and not actor.has_perm("patrols.verify_matter"):
+        raise PermissionDenied(
+            _("A settled matter is verified or reopened by the village party secretary.")
+        )
     if status not in _NEXT_STATUSES[matter.status]:
         # An unknown status is named as sent, because it has no label.
         next_label = Matter.Status(status).label if status in Matter.Status.values else status
@@ -201,6 +223,16 @@ def matter_escalate_overdue(*, matter_id: int, now: datetime) -> bool:
             return False
     logger.info("matter %s overdue, escalated to the village secretary", matter_id)
     return True
+
+
+def _check_handles_district(*, actor: User, district: District) -> None:
+    """District secretaries handle their own districts; village-wide roles handle all."""
+    if actor.has_perm("patrols.handle_any_district") or district.secretary_id == actor.pk:
+        return
+    raise PermissionDenied(
+        _("Matters of %(district)s are handled by its own district secretary.")
+        % {"district": district.name}
+    )
 
 
 def _check_is_secretary(*, actor: User, district: District) -> None:

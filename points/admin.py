@@ -14,14 +14,21 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from villagers.admin_scoping import ActorFormMixin, ReadOnlyAdmin, VillageScopedAdmin
+from villagers.admin_scoping import (
+    ActorFormMixin,
+    ReadOnlyAdmin,
+    ServiceFormMixin,
+    VillageScopedAdmin,
+)
 
 from . import services
 from .models import Balance, Category, Claim, LedgerEntry, Rule
 
 
 class ReasonActionForm(ActionForm):
-    reason = forms.CharField(label=_("Reason"), required=False, max_length=200)
+    # No max_length here: an invalid action form reads as "no action selected",
+    # so the services check the length and say what is wrong.
+    reason = forms.CharField(label=_("Reason"), required=False)
 
 
 @admin.register(Category)
@@ -51,7 +58,7 @@ class RuleAdmin(SimpleHistoryAdmin):
         return ()
 
 
-class ClaimAdminForm(forms.ModelForm):
+class ClaimAdminForm(ServiceFormMixin, forms.ModelForm):
     # A fresh key per form: the same form posted twice creates one claim.
     form_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
 
@@ -60,6 +67,15 @@ class ClaimAdminForm(forms.ModelForm):
     class Meta:
         model = Claim
         fields = ("villager", "rule", "act_date", "note")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The villager picker redraws the posted value with a database lookup,
+        # which fails on text that is not an id; treat such a value as missing.
+        villager = str(self.data.get("villager", "")) if self.is_bound else ""
+        if villager and not (villager.isdigit() and len(villager) <= 18):
+            self.data = self.data.copy()
+            self.data["villager"] = ""
 
     def clean(self):
         cleaned = super().clean()
@@ -92,6 +108,7 @@ class ClaimAdmin(ActorFormMixin, VillageScopedAdmin):
         "recorded_by",
         "recorded_at",
         "decided_by",
+        "rejection_reason",
     )
     list_filter = ("status", "rule__category")
     search_fields = ("villager__name", "villager__household__number")
@@ -106,6 +123,22 @@ class ClaimAdmin(ActorFormMixin, VillageScopedAdmin):
     @admin.display(description=_("points"))
     def points(self, claim: Claim) -> int:
         return claim.rule.points
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("villager", "rule", "act_date", "note", "form_key")
+        return (
+            "villager",
+            "rule",
+            "act_date",
+            "note",
+            "status",
+            "recorded_by",
+            "recorded_at",
+            "decided_by",
+            "decided_at",
+            "rejection_reason",
+        )
 
     def has_change_permission(self, request, obj=None):
         # A recorded claim is decided, not edited: approve or reject it.
@@ -225,7 +258,13 @@ class LedgerEntryAdmin(ReadOnlyAdmin, VillageScopedAdmin):
 
 @admin.register(Balance)
 class BalanceAdmin(ReadOnlyAdmin, VillageScopedAdmin):
-    list_display = ("period", "villager", "household", "points", "entry_count")
+    list_display = ("period_label", "villager", "household", "points", "entry_count")
     list_filter = ("period_kind", "period")
     search_fields = ("villager__name", "household__number")
-    list_select_related = ("villager", "household")
+    list_select_related = ("villager__household", "household")
+
+    @admin.display(description=_("period"), ordering="period")
+    def period_label(self, balance: Balance) -> str:
+        if balance.period_kind == Balance.PeriodKind.ALL:
+            return Balance.PeriodKind.ALL.label
+        return balance.period

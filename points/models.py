@@ -2,6 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -28,6 +29,11 @@ class Category(models.Model):
         return self.name
 
 
+# The most points one act may earn or cost. The largest default rule is worth
+# 20; a bound far above it still stops a mistyped extra digit or two.
+RULE_POINTS_MAX = 1000
+
+
 class Rule(models.Model):
     """A scored act (积分细则) under a governance item.
 
@@ -44,7 +50,11 @@ class Rule(models.Model):
         Category, verbose_name=_("governance item"), on_delete=models.PROTECT, related_name="rules"
     )
     title = models.CharField(_("scored act"), max_length=200)
-    points = models.IntegerField(_("points"), help_text=_("Negative for a deduction."))
+    points = models.IntegerField(
+        _("points"),
+        validators=[MinValueValidator(-RULE_POINTS_MAX), MaxValueValidator(RULE_POINTS_MAX)],
+        help_text=_("Negative for a deduction."),
+    )
     cap = models.PositiveIntegerField(
         _("cap"),
         null=True,
@@ -74,15 +84,29 @@ class Rule(models.Model):
         verbose_name_plural = _("scoring rules")
         ordering = ["category__position", "id"]
         constraints = [
-            models.CheckConstraint(condition=~Q(points=0), name="rule_points_not_zero"),
+            models.CheckConstraint(
+                condition=~Q(points=0)
+                & Q(points__gte=-RULE_POINTS_MAX)
+                & Q(points__lte=RULE_POINTS_MAX),
+                name="rule_points_in_range",
+                violation_error_message=_(
+                    "Points must be between -1000 and 1000 and not 0; use a negative number for a deduction."
+                ),
+            ),
             models.CheckConstraint(
                 condition=Q(valid_to__isnull=True) | Q(valid_to__gte=F("valid_from")),
                 name="rule_valid_to_after_valid_from",
+                violation_error_message=_(
+                    "The rule must stop applying on or after the day it starts."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(cap__isnull=True, cap_period="")
-                | Q(cap__isnull=False) & ~Q(cap_period=""),
-                name="rule_cap_has_period",
+                | Q(cap__isnull=False, cap__gte=F("points")) & ~Q(cap_period=""),
+                name="rule_cap_fits_points",
+                violation_error_message=_(
+                    "A cap needs a cap period, and the cap must be at least the rule's points."
+                ),
             ),
         ]
 

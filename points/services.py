@@ -110,6 +110,7 @@ def claim_reject(*, actor: User, claim_id: int, reason: str) -> Claim:
     _check_can_decide(actor=actor, claim=claim)
     if not reason.strip():
         raise ValidationError(_("Give a reason for rejecting the claim."))
+    _check_reason_length(reason)
 
     claim.status = Claim.Status.REJECTED
     claim.decided_by = actor
@@ -135,6 +136,7 @@ def entry_reverse(*, actor: User, entry_id: int, reason: str) -> LedgerEntry:
         raise ValidationError(_("This entry has already been reversed."))
     if not reason.strip():
         raise ValidationError(_("Give a reason for reversing the entry."))
+    _check_reason_length(reason)
 
     # The reversal keeps the original's act date, so it cancels the original in
     # every period the original counted in.
@@ -199,6 +201,15 @@ def _add_to_balances(entry: LedgerEntry) -> None:
     Balance.objects.filter(id__in=locked).update(
         points=F("points") + entry.points, entry_count=F("entry_count") + 1
     )
+
+
+def _check_reason_length(reason: str) -> None:
+    limit = Claim._meta.get_field("rejection_reason").max_length
+    if len(reason.strip()) > limit:
+        raise ValidationError(
+            _("The reason is %(length)s characters long; shorten it to %(limit)s at most.")
+            % {"length": len(reason.strip()), "limit": limit}
+        )
 
 
 def _check_can_record(*, actor: User, villager: Villager) -> None:

@@ -193,7 +193,7 @@ def test_sweep_escalates_only_open_matters(world, clock, moves, escalates):
     matter = report(world, "medium")
     for status in moves:
         matter_move(
-            actor=world.secretary_a1, matter_id=matter.pk, status=status, resolution="已清运"
+            actor=world.village_admin, matter_id=matter.pk, status=status, resolution="已清运"
         )
     clock.move_to(T0 + timedelta(days=30), tick=False)
 
@@ -344,7 +344,7 @@ def matter_at(world, status: str) -> Matter:
     matter = report(world, "medium")
     for step in PATH_TO[status]:
         matter = matter_move(
-            actor=world.secretary_a1, matter_id=matter.pk, status=step, resolution="已清运"
+            actor=world.village_admin, matter_id=matter.pk, status=step, resolution="已清运"
         )
     assert matter.status == status
     return matter
@@ -357,15 +357,15 @@ def test_matter_move_transitions(world, clock, current, target):
 
     if target in ALLOWED_MOVES[current]:
         moved = matter_move(
-            actor=world.secretary_a1, matter_id=matter.pk, status=target, resolution="已清运"
+            actor=world.village_admin, matter_id=matter.pk, status=target, resolution="已清运"
         )
         moved.refresh_from_db()
         assert moved.status == target
-        assert moved.history.first().history_user == world.secretary_a1
+        assert moved.history.first().history_user == world.village_admin
     else:
         with translation.override("en"), pytest.raises(ValidationError) as raised:
             matter_move(
-                actor=world.secretary_a1, matter_id=matter.pk, status=target, resolution="已清运"
+                actor=world.village_admin, matter_id=matter.pk, status=target, resolution="已清运"
             )
         assert raised.value.messages == [
             f"A matter that is “{STATUS_LABELS[current]}” cannot be moved to “{STATUS_LABELS[target]}”."
@@ -470,7 +470,38 @@ def test_move_rejected_for(world, clock, secretary_b1, persona):
     assert matter.history.count() == 1
 
 
-@pytest.mark.parametrize("persona", ["secretary_a1", "secretary_a2", "village_admin"])
+def test_other_district_secretary_refused(world, clock):
+    matter = report(world)
+
+    with translation.override("en"), pytest.raises(PermissionDenied) as moving:
+        matter_move(actor=world.secretary_a2, matter_id=matter.pk, status="accepted")
+    with translation.override("en"), pytest.raises(PermissionDenied) as reporting:
+        report(world, actor=world.secretary_a2, district=world.district_a1)
+
+    assert str(moving.value) == "Matters of 第一片区 are handled by its own district secretary."
+    assert str(reporting.value) == "Matters of 第一片区 are handled by its own district secretary."
+    matter.refresh_from_db()
+    assert matter.status == Matter.Status.REPORTED
+
+
+@pytest.mark.parametrize("target", ["verified", "in_progress"])
+def test_secretary_cannot_verify_own_settlement(world, clock, target):
+    matter = report(world)
+    matter_move(
+        actor=world.secretary_a1, matter_id=matter.pk, status="resolved", resolution="已清运"
+    )
+
+    with translation.override("en"), pytest.raises(PermissionDenied) as raised:
+        matter_move(actor=world.secretary_a1, matter_id=matter.pk, status=target)
+
+    assert str(raised.value) == (
+        "A settled matter is verified or reopened by the village party secretary."
+    )
+    verified = matter_move(actor=world.village_admin, matter_id=matter.pk, status="verified")
+    assert verified.status == Matter.Status.VERIFIED
+
+
+@pytest.mark.parametrize("persona", ["secretary_a1", "village_admin"])
 def test_move_allowed_for_village_staff(world, clock, persona):
     matter = report(world)
 

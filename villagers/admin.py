@@ -71,6 +71,17 @@ class VillagerAdmin(VillageScopedAdmin):
     readonly_fields = ("id_number_masked",)
     exclude = ("phone", "user")
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("household")
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        # The villager picker of other forms offers only people who can still
+        # get points; the villager list itself shows everyone.
+        if request.path.endswith("/autocomplete/"):
+            queryset = queryset.filter(status=Villager.Status.ACTIVE)
+        return queryset, may_have_duplicates
+
     @admin.display(description=_("phone"))
     def masked_phone(self, villager: Villager) -> str:
         return mask_phone(villager.phone) if villager.phone else ""

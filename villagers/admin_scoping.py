@@ -49,6 +49,18 @@ class ActorFormMixin:
         return type(form.__name__, (form,), {"actor": request.user})
 
 
+class ServiceFormMixin:
+    """For model forms whose ``clean()`` calls a service that validates and saves.
+
+    Once the service has reported errors, the model's own constraint checks
+    would repeat them, so they run only on an otherwise valid form.
+    """
+
+    def validate_unique(self):
+        if not self.errors:
+            super().validate_unique()
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     """An admin whose rows are only viewed: records written by services."""
 

@@ -8,6 +8,7 @@ women, and a check character computed with ISO 7064 MOD 11-2.
 import hashlib
 import hmac
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -48,7 +49,9 @@ def parse_id_number(raw: str) -> IdNumber:
 
     Raises InvalidIdNumber with a user-facing message naming the problem.
     """
-    value = raw.strip().upper()
+    # NFKC folds full-width digits and letters (３３０１…ｘ), which Chinese input
+    # methods type, into ASCII, so one person always gets one digest.
+    value = unicodedata.normalize("NFKC", raw).strip().upper()
     if not _SHAPE.match(value):
         raise InvalidIdNumber(
             _("The ID number must be 18 characters: 17 digits and a final digit or X.")
@@ -80,4 +83,5 @@ def mask_phone(value: str) -> str:
 
 def id_number_digest(value: str) -> str:
     key = settings.PERSONAL_DATA_KEY.encode()
-    return hmac.new(key, value.upper().encode(), hashlib.sha256).hexdigest()
+    normalised = unicodedata.normalize("NFKC", value).strip().upper()
+    return hmac.new(key, normalised.encode(), hashlib.sha256).hexdigest()

@@ -2,8 +2,9 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -50,6 +51,17 @@ class Township(models.Model):
         return self.name
 
 
+# Bounds of a village's 三不出 time limits. A limit outside them is a typing
+# mistake: a huge one would silently switch escalation off.
+MATTER_LIMIT_MIN = timedelta(minutes=10)
+MATTER_LIMIT_MAX = timedelta(days=90)
+
+
+def validate_matter_limit(value: timedelta) -> None:
+    if not MATTER_LIMIT_MIN <= value <= MATTER_LIMIT_MAX:
+        raise ValidationError(_("Enter a time limit between 10 minutes and 90 days."))
+
+
 def _default_limit(severity: str) -> timedelta:
     return settings.MATTER_LIMIT_DEFAULTS[severity]
 
@@ -91,13 +103,22 @@ class Village(models.Model):
         default=NameDisplay.MASKED,
     )
     small_matter_limit = models.DurationField(
-        _("time limit for a small matter"), default=default_small_limit
+        _("time limit for a small matter"),
+        default=default_small_limit,
+        validators=[validate_matter_limit],
+        help_text=_("Days, then hours:minutes:seconds, such as 1:00:00 for one hour."),
     )
     medium_matter_limit = models.DurationField(
-        _("time limit for a medium matter"), default=default_medium_limit
+        _("time limit for a medium matter"),
+        default=default_medium_limit,
+        validators=[validate_matter_limit],
+        help_text=_("Days, then hours:minutes:seconds, such as 1:00:00 for one hour."),
     )
     big_matter_limit = models.DurationField(
-        _("time limit for a big matter"), default=default_big_limit
+        _("time limit for a big matter"),
+        default=default_big_limit,
+        validators=[validate_matter_limit],
+        help_text=_("Days, then hours:minutes:seconds, such as 1:00:00 for one hour."),
     )
 
     history = HistoricalRecords()
@@ -110,10 +131,15 @@ class Village(models.Model):
                 fields=["township", "name"], name="village_name_unique_in_township"
             ),
             models.CheckConstraint(
-                condition=Q(small_matter_limit__gt=timedelta(0))
-                & Q(medium_matter_limit__gt=timedelta(0))
-                & Q(big_matter_limit__gt=timedelta(0)),
-                name="village_matter_limits_positive",
+                condition=Q(small_matter_limit__gte=MATTER_LIMIT_MIN)
+                & Q(small_matter_limit__lte=F("medium_matter_limit"))
+                & Q(medium_matter_limit__lte=F("big_matter_limit"))
+                & Q(big_matter_limit__lte=MATTER_LIMIT_MAX),
+                name="village_matter_limits_in_order",
+                violation_error_message=_(
+                    "Time limits must grow from small to medium to big matters, "
+                    "and each must be between 10 minutes and 90 days."
+                ),
             ),
         ]
 
@@ -248,7 +274,8 @@ class Villager(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        # The household number tells apart the many villagers who share a name.
+        return f"{self.name}（{self.household.number}）"
 
     @property
     def is_head(self) -> bool:

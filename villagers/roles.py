@@ -35,6 +35,8 @@ PERMISSIONS: dict[str, list[str]] = {
         "patrols.view_matter",
         "patrols.add_matter",
         "patrols.change_matter",
+        "patrols.handle_any_district",
+        "patrols.verify_matter",
         "patrols.view_escalation",
     ],
     DISTRICT_SECRETARY: [

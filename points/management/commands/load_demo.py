@@ -213,8 +213,10 @@ class Command(BaseCommand):
                 deadline=reported_at + (matter.deadline - matter.reported_at),
             )
             for status in moves:
+                # The village party secretary verifies what a district settled.
+                verifier = staff["village_admin"] if status == "verified" else district.secretary
                 matter_move(
-                    actor=district.secretary,
+                    actor=verifier,
                     matter_id=matter.pk,
                     status=status,
                     resolution="已现场处理完毕" if status == "resolved" else "",
@@ -229,10 +231,10 @@ class Command(BaseCommand):
         for username, role in [
             ("admin", "superuser"),
             ("cunshuji", roles.VILLAGE_ADMIN),
-            ("pianqu1", roles.DISTRICT_SECRETARY),
+            ("pianqu1 … pianqu6", roles.DISTRICT_SECRETARY),
             ("jifenyuan", roles.RECORDER),
             ("shenheyuan", roles.APPROVER),
             ("zhenjie", roles.TOWNSHIP_VIEWER),
             ("cunmin", roles.VILLAGER),
         ]:
-            self.stdout.write(f"  {username:<12} {role}")
+            self.stdout.write(f"  {username:<18} {role}")
