@@ -1,8 +1,6 @@
 """Staff screens for patrols, matters and escalations, written through ``patrols.services``."""
 
-from django import forms
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from villagers.admin_scoping import (
@@ -16,31 +14,20 @@ from . import services
 from .models import Escalation, Matter, Patrol
 
 
-class PatrolServiceForm(ServiceFormMixin):
-    """Run a service in ``clean()`` so its refusals show as form errors, not server errors."""
-
-    actor = None  # set per request by the admin's get_form
-
-    def run_service(self, call):
-        try:
-            return call()
-        except PermissionDenied as error:
-            raise ValidationError(str(error)) from None
-
-
-class PatrolAdminForm(PatrolServiceForm, forms.ModelForm):
+class PatrolAdminForm(ServiceFormMixin):
     class Meta:
         model = Patrol
         fields = ("district", "started_at", "ended_at", "notes")
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if not self.errors and not cleaned.get("ended_at"):
             self.add_error("ended_at", _("Enter when the patrol ended."))
         if not self.errors:
             self.instance = self.run_service(
                 lambda: services.patrol_log(
-                    actor=self.actor,
+                    actor=self.acting_user,
                     district=cleaned["district"],
                     started_at=cleaned["started_at"],
                     ended_at=cleaned["ended_at"],
@@ -77,7 +64,7 @@ class PatrolAdmin(ActorFormMixin, VillageScopedAdmin):
         pass
 
 
-class MatterAdminForm(PatrolServiceForm, forms.ModelForm):
+class MatterAdminForm(ServiceFormMixin):
     class Meta:
         model = Matter
         fields = (
@@ -91,13 +78,14 @@ class MatterAdminForm(PatrolServiceForm, forms.ModelForm):
         )
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if self.errors:
             return cleaned
         if self.instance.pk is None:
             self.instance = self.run_service(
                 lambda: services.matter_report(
-                    actor=self.actor,
+                    actor=self.acting_user,
                     district=cleaned["district"],
                     severity=cleaned["severity"],
                     title=cleaned["title"],
@@ -108,7 +96,7 @@ class MatterAdminForm(PatrolServiceForm, forms.ModelForm):
         elif cleaned["status"] != self.initial.get("status"):
             self.instance = self.run_service(
                 lambda: services.matter_move(
-                    actor=self.actor,
+                    actor=self.acting_user,
                     matter_id=self.instance.pk,
                     status=cleaned["status"],
                     resolution=cleaned.get("resolution", ""),

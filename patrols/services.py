@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from villagers.access import can_act_in_village
+from villagers.history import set_history_user
 from villagers.models import District, User, Village
 
 from .models import Escalation, Matter, Patrol
@@ -24,11 +25,12 @@ PATROL_MAX_AGE = timedelta(days=31)
 
 def matter_limit(village: Village, severity: str) -> timedelta:
     """Return the village's time limit for a matter of this severity."""
-    return {
+    limits: dict[str, timedelta] = {
         Matter.Severity.SMALL: village.small_matter_limit,
         Matter.Severity.MEDIUM: village.medium_matter_limit,
         Matter.Severity.BIG: village.big_matter_limit,
-    }[severity]
+    }
+    return limits[severity]
 
 
 @transaction.atomic
@@ -63,7 +65,7 @@ def patrol_log(
     patrol = Patrol(
         district=district, secretary=actor, started_at=started_at, ended_at=ended_at, notes=notes
     )
-    patrol._history_user = actor
+    set_history_user(patrol, actor)
     patrol.save()
     logger.info("patrol %s logged for district %s by user %s", patrol.pk, district.pk, actor.pk)
     return patrol
@@ -106,7 +108,7 @@ def matter_report(
         deadline=now + matter_limit(village, severity),
         assignee=district.secretary,
     )
-    matter._history_user = actor
+    set_history_user(matter, actor)
     matter.save()
     logger.info(
         "matter %s reported in district %s, deadline %s", matter.pk, district.pk, matter.deadline
@@ -115,7 +117,7 @@ def matter_report(
 
 
 # The moves a matter may make, from each status.
-_NEXT_STATUSES = {
+_NEXT_STATUSES: dict[str, set[str]] = {
     Matter.Status.REPORTED: {
         Matter.Status.ACCEPTED,
         Matter.Status.IN_PROGRESS,
@@ -157,7 +159,7 @@ def matter_move(*, actor: User, matter_id: int, status: str, resolution: str = "
         matter.resolved_at = None
 
     matter.status = status
-    matter._history_user = actor
+    set_history_user(matter, actor)
     matter.save()
     logger.info("matter %s moved to %s by user %s", matter.pk, status, actor.pk)
     return matter

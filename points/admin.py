@@ -58,11 +58,9 @@ class RuleAdmin(SimpleHistoryAdmin):
         return ()
 
 
-class ClaimAdminForm(ServiceFormMixin, forms.ModelForm):
+class ClaimAdminForm(ServiceFormMixin):
     # A fresh key per form: the same form posted twice creates one claim.
     form_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
-
-    actor = None  # set per request by ClaimAdmin.get_form
 
     class Meta:
         model = Claim
@@ -74,21 +72,20 @@ class ClaimAdminForm(ServiceFormMixin, forms.ModelForm):
         # which fails on text that is not an id; treat such a value as missing.
         villager = str(self.data.get("villager", "")) if self.is_bound else ""
         if villager and not (villager.isdigit() and len(villager) <= 18):
-            self.data = self.data.copy()
-            self.data["villager"] = ""
+            data = self.data.copy()  # type: ignore[attr-defined]  # a QueryDict when bound
+            data["villager"] = ""
+            self.data = data
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         villager, rule, act_date = (cleaned.get(name) for name in ("villager", "rule", "act_date"))
         if villager and rule and act_date:
-            try:
-                services.claim_check(
-                    actor=self.actor, villager=villager, rule=rule, act_date=act_date
+            self.run_service(
+                lambda: services.claim_check(
+                    actor=self.acting_user, villager=villager, rule=rule, act_date=act_date
                 )
-            except ValidationError:
-                raise
-            except PermissionDenied as error:
-                raise ValidationError(str(error)) from None
+            )
         return cleaned
 
 
@@ -264,7 +261,7 @@ class BalanceAdmin(ReadOnlyAdmin, VillageScopedAdmin):
     list_select_related = ("villager__household", "household")
 
     @admin.display(description=_("period"), ordering="period")
-    def period_label(self, balance: Balance) -> str:
+    def period_label(self, balance: Balance):
         if balance.period_kind == Balance.PeriodKind.ALL:
             return Balance.PeriodKind.ALL.label
         return balance.period

@@ -15,12 +15,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from villagers.access import can_act_in_village
+from villagers.history import set_history_user
 from villagers.models import User, Villager
 
 from .models import Balance, Claim, LedgerEntry, Rule
 from .periods import period_bounds, period_keys
 
 logger = logging.getLogger(__name__)
+
+# Longest reason for a rejection or a reversal: the width of the columns that
+# keep it (Claim.rejection_reason, LedgerEntry.reason).
+REASON_MAX_LENGTH = 200
 
 
 def claim_submit(
@@ -52,7 +57,7 @@ def claim_submit(
         recorded_at=timezone.now(),
         submission_key=submission_key or uuid.uuid4(),
     )
-    claim._history_user = actor
+    set_history_user(claim, actor)
     try:
         with transaction.atomic():
             claim.save()
@@ -87,7 +92,7 @@ def claim_approve(*, actor: User, claim_id: int) -> LedgerEntry:
     claim.status = Claim.Status.APPROVED
     claim.decided_by = actor
     claim.decided_at = now
-    claim._history_user = actor
+    set_history_user(claim, actor)
     claim.save()
     entry = _post(
         villager=claim.villager,
@@ -116,7 +121,7 @@ def claim_reject(*, actor: User, claim_id: int, reason: str) -> Claim:
     claim.decided_by = actor
     claim.decided_at = timezone.now()
     claim.rejection_reason = reason.strip()
-    claim._history_user = actor
+    set_history_user(claim, actor)
     claim.save()
     logger.info("claim %s rejected by user %s", claim.pk, actor.pk)
     return claim
@@ -174,7 +179,7 @@ def _post(
         posted_at=now,
         **fields,
     )
-    entry._history_user = fields.get("approved_by")
+    set_history_user(entry, fields.get("approved_by"))
     entry.save()
     _add_to_balances(entry)
     return entry
@@ -204,7 +209,7 @@ def _add_to_balances(entry: LedgerEntry) -> None:
 
 
 def _check_reason_length(reason: str) -> None:
-    limit = Claim._meta.get_field("rejection_reason").max_length
+    limit = REASON_MAX_LENGTH
     if len(reason.strip()) > limit:
         raise ValidationError(
             _("The reason is %(length)s characters long; shorten it to %(limit)s at most.")

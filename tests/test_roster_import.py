@@ -100,6 +100,14 @@ def person(
     return row
 
 
+def numeric_id_number(birth: date) -> str:
+    """Return a fresh ID number whose check character is a digit, not X."""
+    while True:
+        id_number = make_id_number(birth)
+        if id_number[-1] != "X":
+            return id_number
+
+
 def wrong_check_digit(id_number: str) -> str:
     return id_number[:17] + ("0" if id_number[17] != "0" else "1")
 
@@ -204,7 +212,7 @@ def test_faulty_rows_rejected_by_row_and_message(tmp_path):
         身份证号码=impossible_first_17 + check_character(impossible_first_17),
         出生日期=None,
     )
-    number_id = float(make_id_number(date(1980, 1, 1)))
+    number_id = float(numeric_id_number(date(1980, 1, 1)))
     no_head_id = person("赵九", "030003", "户主", 网格="第二片区")
     no_head_id["身份证号码"] = wrong_check_digit(no_head_id["身份证号码"])
 

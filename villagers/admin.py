@@ -15,7 +15,7 @@ admin.site.index_title = _("Village office")
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     fieldsets = (
-        *DjangoUserAdmin.fieldsets,
+        *(DjangoUserAdmin.fieldsets or ()),
         (_("Scope"), {"fields": ("village", "township")}),
     )
     list_display = ("username", "first_name", "last_name", "village", "township", "is_staff")

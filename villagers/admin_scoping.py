@@ -1,9 +1,17 @@
 """Admin base class that shows each user only the rows of the villages they may see."""
 
+from collections.abc import Callable
+from typing import TypeVar
+
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from simple_history.admin import SimpleHistoryAdmin
 
 from .access import villages_for
+from .models import User
+
+T = TypeVar("T")
 
 
 class VillageScopedAdmin(SimpleHistoryAdmin):
@@ -38,7 +46,7 @@ class VillageScopedAdmin(SimpleHistoryAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class ActorFormMixin:
+class ActorFormMixin(admin.ModelAdmin):
     """Give the admin's form class the requesting user as ``actor``.
 
     The forms run services in ``clean()``, and services take the acting user.
@@ -49,12 +57,28 @@ class ActorFormMixin:
         return type(form.__name__, (form,), {"actor": request.user})
 
 
-class ServiceFormMixin:
+class ServiceFormMixin(forms.ModelForm):
     """For model forms whose ``clean()`` calls a service that validates and saves.
 
-    Once the service has reported errors, the model's own constraint checks
-    would repeat them, so they run only on an otherwise valid form.
+    ``run_service`` turns the service's refusals into form errors, so they show
+    beside the form instead of as server errors. Once the service has reported
+    errors, the model's own constraint checks would repeat them, so those run
+    only on an otherwise valid form.
     """
+
+    actor: User | None = None  # set per request by ActorFormMixin.get_form
+
+    @property
+    def acting_user(self) -> User:
+        if self.actor is None:
+            raise ImproperlyConfigured(f"{type(self).__name__} needs an admin with ActorFormMixin.")
+        return self.actor
+
+    def run_service(self, call: Callable[[], T]) -> T:
+        try:
+            return call()
+        except PermissionDenied as error:
+            raise ValidationError(str(error)) from None
 
     def validate_unique(self):
         if not self.errors:

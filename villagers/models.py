@@ -33,7 +33,7 @@ class User(AbstractUser):
         related_name="users",
     )
 
-    class Meta(AbstractUser.Meta):
+    class Meta(AbstractUser.Meta):  # type: ignore[name-defined]
         verbose_name = _("user")
         verbose_name_plural = _("users")
 

@@ -437,7 +437,7 @@ def _check_cells(cells: _RowCells) -> list[str]:
             # Translators: %(column)s is a column heading of the roster, such as 姓名.
             errors.append(_("%(column)s is empty.") % {"column": cells.heading(key)})
     for key, model_field in _TEXT_LIMITS.items():
-        if cells.has(key) and len(cells.text(key)) > model_field.max_length:
+        if cells.has(key) and len(cells.text(key)) > (model_field.max_length or 0):
             errors.append(
                 _("%(column)s is longer than %(max_length)s characters.")
                 % {"column": cells.heading(key), "max_length": model_field.max_length}
@@ -552,7 +552,7 @@ def _read_date(value: Any) -> date | None:
 
 
 def _existing_villagers(digests: Iterable[str]) -> dict[str, Villager]:
-    existing = {}
+    existing: dict[str, Villager] = {}
     for chunk in _chunks(list(digests), LOOKUP_CHUNK):
         queryset = Villager.objects.filter(id_number_digest__in=chunk).select_related("household")
         existing.update((villager.id_number_digest, villager) for villager in queryset)

@@ -121,7 +121,7 @@ class Command(BaseCommand):
             )
             district.secretary = secretary
             district.save()
-        head = Villager.objects.filter(household__village=village, relation_to_head="户主").first()
+        head = Villager.objects.filter(household__village=village, relation_to_head="户主")[0]
         head.user = self._user("cunmin", village=village, role=roles.VILLAGER, name=head.name)
         head.save()
         return staff
@@ -169,6 +169,7 @@ class Command(BaseCommand):
         today = timezone.localdate()
         tz = timezone.get_current_timezone()
         for district in District.objects.filter(village=village).select_related("secretary"):
+            secretary = _secretary(district)
             for days_ago in range(1, 31):
                 if rng.random() < 0.1:
                     continue  # a missed day, for the patrol check to find
@@ -176,7 +177,7 @@ class Command(BaseCommand):
                 start = datetime.combine(day, time(8, rng.randrange(0, 60)), tzinfo=tz)
                 minutes = rng.choice([45, 60, 70, 80, 90, 120])
                 patrol_log(
-                    actor=district.secretary,
+                    actor=secretary,
                     district=district,
                     started_at=start,
                     ended_at=start + timedelta(minutes=minutes),
@@ -204,7 +205,7 @@ class Command(BaseCommand):
             hours_ago, moves = plans[index % len(plans)]
             district = districts[index % len(districts)]
             matter = matter_report(
-                actor=district.secretary, district=district, severity=severity, title=title
+                actor=_secretary(district), district=district, severity=severity, title=title
             )
             # Demo only: move the report into the past so deadlines fall in every state.
             reported_at = now - timedelta(hours=hours_ago, minutes=rng.randrange(60))
@@ -214,7 +215,7 @@ class Command(BaseCommand):
             )
             for status in moves:
                 # The village party secretary verifies what a district settled.
-                verifier = staff["village_admin"] if status == "verified" else district.secretary
+                verifier = staff["village_admin"] if status == "verified" else _secretary(district)
                 matter_move(
                     actor=verifier,
                     matter_id=matter.pk,
@@ -238,3 +239,9 @@ class Command(BaseCommand):
             ("cunmin", roles.VILLAGER),
         ]:
             self.stdout.write(f"  {username:<18} {role}")
+
+
+def _secretary(district: District) -> User:
+    if district.secretary is None:
+        raise CommandError(f"District {district.name} has no secretary.")
+    return district.secretary

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from villagers.history import set_history_user
 from villagers.models import Township, User, Village
 from villagers.roster import RosterFileError, RosterReport, roster_import
 
@@ -85,10 +86,10 @@ class Command(BaseCommand):
         township = Township.objects.filter(name=township_name).first()
         if township is None:
             township = Township(name=township_name)
-            township._history_user = actor
+            set_history_user(township, actor)
             township.save()
         village = Village(township=township, name=name)
-        village._history_user = actor
+        set_history_user(village, actor)
         village.save()
         if dry_run:
             message = _("The village %(village)s in the township %(township)s would be created.")
