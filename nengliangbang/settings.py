@@ -8,6 +8,7 @@ value stops start-up with an ``ImproperlyConfigured`` error naming the variable.
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -63,8 +64,24 @@ def env_database(name: str, default: str) -> dict:
 
 def env_redis(name: str) -> str:
     raw = env.str(name, default="").strip()
-    if raw and not raw.startswith(("redis://", "rediss://")):
-        raise ImproperlyConfigured(f"{name} must be a redis:// or rediss:// URL, not {raw!r}.")
+    if not raw:
+        return raw
+    parts = urlsplit(raw)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} has an invalid port: {raw!r}.") from None
+    if parts.scheme not in {"redis", "rediss"} or not parts.hostname:
+        raise ImproperlyConfigured(f"{name} must be a redis://host:port/db URL, not {raw!r}.")
+    return raw
+
+
+def env_choice(name: str, default: str, choices: set[str]) -> str:
+    raw = env.str(name, default=default).strip().upper()
+    if raw not in choices:
+        raise ImproperlyConfigured(
+            f"{name} must be one of {', '.join(sorted(choices))}, not {raw!r}."
+        )
     return raw
 
 
@@ -262,6 +279,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": env_choice(
+            "LOG_LEVEL", default="INFO", choices={"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+        ),
+    },
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -177,3 +177,5 @@ def test_admin_speaks_chinese_by_default(client, world):
     assert response.status_code == 200
     assert "能量积分" in response.text
     assert "积分申报" in response.text
+    assert "模型名称" in response.text
+    assert "Model name" not in response.text

@@ -61,3 +61,18 @@ def test_demo_rankings_page(demo, client):
     response = client.get(f"/villages/{village.pk}/rankings/?board=household&period=year")
     assert response.status_code == 200
     assert "群英村积分排行榜" in response.text
+
+
+def test_interrupted_demo_leaves_nothing(monkeypatch):
+    from points.management.commands.load_demo import Command
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Command, "_matters", stop)
+    with pytest.raises(KeyboardInterrupt):
+        call_command("load_demo", claims=40, stdout=StringIO())
+
+    assert not Villager.objects.exists()
+    assert not Claim.objects.exists()
+    assert not Patrol.objects.exists()

@@ -59,6 +59,8 @@ def test_servers_from_environment():
         ("DATABASE_URL", "mysql//nowhere"),
         ("DATABASE_URL", "postgres://127.0.0.1:5432/"),
         ("REDIS_URL", "127.0.0.1:6379"),
+        ("REDIS_URL", "redis://127.0.0.1:notaport/0"),
+        ("LOG_LEVEL", "loud"),
         ("DJANGO_DEBUG", "maybe"),
         ("CELERY_TASK_TIME_LIMIT", "ten"),
         ("MATTER_SWEEP_BATCH", "0"),

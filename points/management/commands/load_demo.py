@@ -63,6 +63,13 @@ class Command(BaseCommand):
         if not ROSTER.exists():
             raise CommandError(f"The demo roster {ROSTER} is missing from the checkout.")
 
+        # One transaction, so an interrupted load leaves nothing behind and the
+        # next run starts over instead of finding a half-loaded village.
+        with transaction.atomic():
+            self._load(options["claims"])
+        self._print_logins()
+
+    def _load(self, claims: int) -> None:
         rng = random.Random(SEED)
         village = self._village()
         report = roster_import(path=ROSTER, village=village, actor=None)
@@ -71,10 +78,9 @@ class Command(BaseCommand):
             f"{report.unchanged} unchanged, {len(report.rejected)} rejected."
         )
         staff = self._staff(village)
-        self._points(village, staff, rng, options["claims"])
+        self._points(village, staff, rng, claims)
         self._patrols(village, rng)
         self._matters(village, staff, rng)
-        self._print_logins()
 
     def _village(self) -> Village:
         township, _ = Township.objects.get_or_create(name=TOWNSHIP_NAME)
@@ -185,7 +191,6 @@ class Command(BaseCommand):
                 )
         self.stdout.write(f"Patrols: {Patrol.objects.count()} logged.")
 
-    @transaction.atomic
     def _matters(self, village: Village, staff: dict[str, User], rng: random.Random) -> None:
         now = timezone.now()
         districts = list(village.districts.select_related("secretary"))
