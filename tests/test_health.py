@@ -1,4 +1,4 @@
-"""Health checks answer monitoring without putting load on the queue for strangers."""
+"""Health checks serve monitoring, and strangers cannot make them load the queue."""
 
 import pytest
 from django.urls import reverse

@@ -189,7 +189,7 @@ def test_expired_form_page_in_chinese(world):
     assert "DEBUG" not in response.text
 
 
-def test_approve_after_reject_race_posts_nothing(world):
+def test_approving_rejected_claim_posts_nothing(world):
     claim = claim_submit(
         actor=world.recorder,
         villager=world.villager,
