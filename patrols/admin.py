@@ -4,9 +4,9 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from villagers.admin_scoping import (
-    ActorFormMixin,
     ReadOnlyAdmin,
     ServiceFormMixin,
+    ServiceSavedAdmin,
     VillageScopedAdmin,
 )
 
@@ -38,7 +38,7 @@ class PatrolAdminForm(ServiceFormMixin):
 
 
 @admin.register(Patrol)
-class PatrolAdmin(ActorFormMixin, VillageScopedAdmin):
+class PatrolAdmin(ServiceSavedAdmin, VillageScopedAdmin):
     village_path = "district__village"
     form = PatrolAdminForm
     list_display = ("district", "secretary", "started_at", "ended_at", "patrol_duration")
@@ -55,13 +55,6 @@ class PatrolAdmin(ActorFormMixin, VillageScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def save_model(self, request, obj, form, change):
-        # patrol_log already saved it while the form was validated.
-        obj.pk = form.instance.pk
-
-    def save_related(self, request, form, formsets, change):
-        pass
 
 
 class MatterAdminForm(ServiceFormMixin):
@@ -106,7 +99,7 @@ class MatterAdminForm(ServiceFormMixin):
 
 
 @admin.register(Matter)
-class MatterAdmin(ActorFormMixin, VillageScopedAdmin):
+class MatterAdmin(ServiceSavedAdmin, VillageScopedAdmin):
     form = MatterAdminForm
     list_display = (
         "title",
@@ -136,13 +129,6 @@ class MatterAdmin(ActorFormMixin, VillageScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def save_model(self, request, obj, form, change):
-        # The services saved the matter while the form was validated.
-        obj.pk = form.instance.pk
-
-    def save_related(self, request, form, formsets, change):
-        pass
 
 
 @admin.register(Escalation)

@@ -57,6 +57,16 @@ class ActorFormMixin(admin.ModelAdmin):
         return type(form.__name__, (form,), {"actor": request.user})
 
 
+class ServiceSavedAdmin(ActorFormMixin):
+    """An admin whose form's service already saved the object during validation."""
+
+    def save_model(self, request, obj, form, change):
+        obj.pk = form.instance.pk
+
+    def save_related(self, request, form, formsets, change):
+        pass
+
+
 class ServiceFormMixin(forms.ModelForm):
     """For model forms whose ``clean()`` calls a service that validates and saves.
 
