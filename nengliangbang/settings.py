@@ -86,7 +86,7 @@ def env_choice(name: str, default: str, choices: set[str]) -> str:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
-# Production (DJANGO_DEBUG off and not under tests) must be given a secret key.
+# With DJANGO_DEBUG off, as in production and in the tests, a secret key must be given.
 _LOCAL_SECRET = "local-only-not-secret-8f2e1c"  # noqa: S105 - used only when DEBUG is on
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=_LOCAL_SECRET if DEBUG else "")
 if not SECRET_KEY:
@@ -216,7 +216,7 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Celery. Deadlines live in the database and are swept by beat; nothing relies on
+# Celery. Deadlines live in the database and beat sweeps them. Nothing relies on
 # delayed (ETA) messages, which Redis redelivers after the visibility timeout.
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
@@ -237,7 +237,7 @@ if REDIS_URL:
     CELERY_RESULT_BACKEND = REDIS_URL
     # Seconds before Redis hands an unacknowledged task to another worker. It
     # must stay far longer than any task may run (CELERY_TASK_TIME_LIMIT), or a
-    # running task is delivered twice; the default is an hour.
+    # running task is delivered twice. The default is an hour.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", default=3600, minimum=1)
     }
@@ -255,13 +255,13 @@ else:
     for folder in ("queue", "processed", "control"):
         (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
 
-# 三不出 defaults, used when a village is created; each village can change its own.
+# 三不出 defaults, used when a village is created. Each village can change its own.
 MATTER_LIMIT_DEFAULTS = {
     "small": timedelta(hours=1),
     "medium": timedelta(hours=24),
     "big": timedelta(days=7),
 }
-# How many overdue matters one run of the deadline sweep handles at most.
+# Maximum number of overdue matters one run of the deadline sweep handles.
 MATTER_SWEEP_BATCH = env_int("MATTER_SWEEP_BATCH", default=500, minimum=1)
 
 REST_FRAMEWORK = {

@@ -52,7 +52,7 @@ class Matter(models.Model):
     """Something to settle (事项), with its 三不出 deadline.
 
     ``deadline`` is fixed when the matter is reported, from the village's time
-    limit for its severity; the deadline sweep compares it with the clock.
+    limit for its severity. The deadline sweep compares it with the clock.
     """
 
     class Severity(models.TextChoices):

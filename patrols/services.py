@@ -132,7 +132,7 @@ _NEXT_STATUSES: dict[str, set[str]] = {
 
 @transaction.atomic
 def matter_move(*, actor: User, matter_id: int, status: str, resolution: str = "") -> Matter:
-    """Move a matter to its next status; resolving needs a resolution."""
+    """Move a matter to its next status. Resolving it needs a resolution."""
     matter = Matter.objects.select_for_update().select_related("district").get(pk=matter_id)
     if not actor.has_perm("patrols.change_matter") or not can_act_in_village(
         actor, matter.village_id
@@ -228,7 +228,7 @@ def matter_escalate_overdue(*, matter_id: int, now: datetime) -> bool:
 
 
 def _check_handles_district(*, actor: User, district: District) -> None:
-    """District secretaries handle their own districts; village-wide roles handle all."""
+    """Let district secretaries handle their own districts and village-wide roles all of them."""
     if actor.has_perm("patrols.handle_any_district") or district.secretary_id == actor.pk:
         return
     raise PermissionDenied(

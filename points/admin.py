@@ -26,8 +26,8 @@ from .models import Balance, Category, Claim, LedgerEntry, Rule
 
 
 class ReasonActionForm(ActionForm):
-    # No max_length here: an invalid action form reads as "no action selected",
-    # so the services check the length and say what is wrong.
+    # No max_length here, because Django reports an invalid action form as "no
+    # action selected". The services check the length and name the problem.
     reason = forms.CharField(label=_("Reason"), required=False)
 
 
@@ -69,7 +69,7 @@ class ClaimAdminForm(ServiceFormMixin):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # The villager picker redraws the posted value with a database lookup,
-        # which fails on text that is not an id; treat such a value as missing.
+        # which fails on text that is not an id. Such a value counts as missing.
         villager = str(self.data.get("villager", "")) if self.is_bound else ""
         if villager and not (villager.isdigit() and len(villager) <= 18):
             data = self.data.copy()  # type: ignore[attr-defined]  # a QueryDict when bound

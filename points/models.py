@@ -29,8 +29,8 @@ class Category(models.Model):
         return self.name
 
 
-# The most points one act may earn or cost. The largest default rule is worth
-# 20; a bound far above it still stops a mistyped extra digit or two.
+# Maximum points one act may earn or cost. The largest default rule is worth
+# 20, so this bound leaves villages room yet stops a mistyped extra digit or two.
 RULE_POINTS_MAX = 1000
 
 
@@ -38,7 +38,7 @@ class Rule(models.Model):
     """A scored act (积分细则) under a governance item.
 
     A change of points is a new Rule row that names the one it replaces in
-    ``previous``; ledger entries keep the version they were scored under.
+    ``previous``. Ledger entries keep the version they were scored under.
     """
 
     class CapPeriod(models.TextChoices):
@@ -303,7 +303,7 @@ class Balance(models.Model):
     """The sum of a villager's or a household's ledger entries in one period.
 
     Updated in the transaction that posts each entry, so it always equals the
-    sum of its entries; ``period`` is "all", a year ("2026"), a quarter
+    sum of its entries. ``period`` is "all", a year ("2026"), a quarter
     ("2026-Q4") or a month ("2026-12").
     """
 

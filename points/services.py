@@ -1,7 +1,8 @@
 """Business operations on claims, the ledger and balances.
 
-Each service runs in one transaction, re-reads the rows it changes with
-``select_for_update()`` and takes the acting user as a keyword argument.
+Each service runs in one transaction and takes the acting user as a keyword
+argument. Services that change existing rows re-read them with
+``select_for_update()`` first.
 """
 
 import logging
@@ -23,8 +24,8 @@ from .periods import period_bounds, period_keys
 
 logger = logging.getLogger(__name__)
 
-# Longest reason for a rejection or a reversal: the width of the columns that
-# keep it (Claim.rejection_reason, LedgerEntry.reason).
+# Maximum length of a rejection or reversal reason, the width of the columns
+# that store it (Claim.rejection_reason, LedgerEntry.reason).
 REASON_MAX_LENGTH = 200
 
 
@@ -62,7 +63,7 @@ def claim_submit(
         with transaction.atomic():
             claim.save()
     except IntegrityError:
-        # Two requests with one key raced; the other one saved the claim.
+        # Two requests with one key raced, and the other one saved the claim.
         return Claim.objects.get(submission_key=claim.submission_key)
     logger.info("claim %s submitted for villager %s by user %s", claim.pk, villager.pk, actor.pk)
     return claim
@@ -129,7 +130,7 @@ def claim_reject(*, actor: User, claim_id: int, reason: str) -> Claim:
 
 @transaction.atomic
 def entry_reverse(*, actor: User, entry_id: int, reason: str) -> LedgerEntry:
-    """Cancel a posted entry by posting its opposite; the original stays as it was."""
+    """Cancel a posted entry by posting its opposite. The original stays as it was."""
     original = LedgerEntry.objects.select_for_update().select_related("villager").get(pk=entry_id)
     if not actor.has_perm("points.reverse_entry") or not can_act_in_village(
         actor, original.village_id

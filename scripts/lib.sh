@@ -49,7 +49,7 @@ while True:
                      f"({str(error).strip()}). Start it, for example with: "
                      "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start")
         time.sleep(1)
-# Create the database named in the URL if it is missing; the test runner makes
+# Create the database named in the URL if it is missing. The test runner makes
 # its own test_ copies, but management commands connect to this one.
 connection.autocommit = True
 with connection.cursor() as cursor:
@@ -84,7 +84,8 @@ PY
 # Install Debian's Chromium and CJK fonts for the browser tests when missing.
 # The tests never download a browser of their own.
 ensure_chromium() {
-    # grep reads all of fc-list's output (no -q), so pipefail sees no SIGPIPE.
+    # grep reads all of fc-list's output (no -q), so fc-list never dies of
+    # SIGPIPE, which pipefail would report as a failure.
     if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -i "noto sans cjk" >/dev/null; then
         return
     fi

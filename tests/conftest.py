@@ -81,7 +81,7 @@ def pytest_collection_modifyitems(items):
     """Refuse transactional tests that would leave the next test an empty database.
 
     Flushing after a transactional test removes the rows migrations seed (roles,
-    governance items, rules, the beat schedule); only serialized_rollback puts
+    governance items, rules, the beat schedule). Only serialized_rollback puts
     them back for the tests that follow.
     """
     for item in items:

@@ -28,15 +28,15 @@ def test_compiled_catalog_matches_po():
     stale = []
     for entry in catalog.translated_entries():
         if entry.msgid_plural:
-            got = compiled.ngettext(entry.msgid, entry.msgid_plural, 1)
-            wanted = entry.msgstr_plural[0]
+            actual = compiled.ngettext(entry.msgid, entry.msgid_plural, 1)
+            expected = entry.msgstr_plural[0]
         elif entry.msgctxt:
-            got = compiled.pgettext(entry.msgctxt, entry.msgid)
-            wanted = entry.msgstr
+            actual = compiled.pgettext(entry.msgctxt, entry.msgid)
+            expected = entry.msgstr
         else:
-            got = compiled.gettext(entry.msgid)
-            wanted = entry.msgstr
-        if got != wanted:
+            actual = compiled.gettext(entry.msgid)
+            expected = entry.msgstr
+        if actual != expected:
             stale.append(entry.msgid)
     assert stale == [], "run: .venv/bin/python manage.py compilemessages"
 

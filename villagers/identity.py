@@ -21,7 +21,7 @@ _SHAPE = re.compile(r"^\d{17}[\dX]$")
 
 
 class InvalidIdNumber(ValueError):
-    """An ID number that fails GB 11643; the message is for the user."""
+    """Error for an ID number that fails GB 11643, with a message for the user."""
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from simple_history.models import HistoricalRecords
 class User(AbstractUser):
     """A person who signs in: village staff, a township viewer or a villager.
 
-    ``village`` scopes staff and villagers to one village; ``township`` scopes a
-    township viewer to every village of that township.
+    ``village`` scopes staff and villagers to one village, and ``township``
+    scopes a township viewer to every village of that township.
     """
 
     village = models.ForeignKey(
@@ -210,11 +210,12 @@ class Villager(models.Model):
     """A person on the village roster.
 
     The full ID number is not stored. ``id_number_digest`` is an HMAC-SHA256 of
-    it under ``settings.PERSONAL_DATA_KEY``: it finds a person again on re-import
-    and enforces one person per number, yet a leaked database dump without the
-    key reveals nothing. A plain hash would not do, because the ID number space
-    (area, birth date, sequence) is small enough to enumerate. Staff screens
-    show ``id_number_masked`` (first 6 and last 4 characters).
+    it under ``settings.PERSONAL_DATA_KEY``. The digest finds a person again on
+    re-import and enforces one person per number, yet without the key a leaked
+    database dump does not give back the full number. A plain hash would not do,
+    because the ID number space (area, birth date, sequence) is small enough to
+    enumerate. The dump does contain ``id_number_masked`` (first 6 and last 4
+    characters, as staff screens show it) and the birth date.
     """
 
     class Sex(models.TextChoices):
@@ -274,7 +275,7 @@ class Villager(models.Model):
         ]
 
     def __str__(self) -> str:
-        # The household number tells apart the many villagers who share a name.
+        # The household number distinguishes the many villagers who share a name.
         return f"{self.name}（{self.household.number}）"
 
     @property
