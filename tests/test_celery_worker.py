@@ -131,16 +131,25 @@ def start_worker(start_celery, **options) -> CeleryProcess:
 
 def escalation_counts(matter_ids) -> list[int]:
     counts = dict(
-        Escalation.objects.filter(matter_id__in=matter_ids)
+        Escalation.objects.filter(matter_id__in=matter_ids, level=Escalation.Level.VILLAGE)
         .values_list("matter_id")
         .annotate(Count("id"))
     )
     return [counts.get(matter_id, 0) for matter_id in matter_ids]
 
 
+def village_escalations() -> int:
+    return Escalation.objects.filter(level=Escalation.Level.VILLAGE).count()
+
+
 def create_overdue_matters(world, count: int) -> list[int]:
-    """Insert ``count`` small matters whose deadline passed an hour ago."""
+    """Insert ``count`` small matters, already reminded, whose deadline passed half an hour ago.
+
+    Their township escalation is due half an hour from now, so a sweep of these
+    matters escalates each to the village only.
+    """
     now = timezone.now()
+    deadline = now - timedelta(minutes=30)
     matters = Matter.objects.bulk_create(
         Matter(
             village=world.village_a,
@@ -148,8 +157,12 @@ def create_overdue_matters(world, count: int) -> list[int]:
             title=f"路灯损坏 {number}",
             severity=Matter.Severity.SMALL,
             reported_by=world.secretary_a1,
-            reported_at=now - timedelta(hours=2),
-            deadline=now - timedelta(hours=1),
+            reported_at=deadline - timedelta(hours=1),
+            time_limit=timedelta(hours=1),
+            deadline=deadline,
+            remind_at=deadline - timedelta(minutes=15),
+            reminded_at=deadline - timedelta(minutes=15),
+            township_due_at=deadline + timedelta(hours=1),
             assignee=world.secretary_a1,
         )
         for number in range(count)
@@ -185,7 +198,8 @@ def test_worker_escalates_each_matter_once(world, start_celery):
     assert repeats == [[], []], logs(worker)
     assert escalation_counts(overdue) == [1, 1, 1]
     assert escalation_counts([not_due]) == [0]
-    assert Escalation.objects.get(matter_id=overdue[0]).notified == world.village_admin
+    village_level = Escalation.objects.get(matter_id=overdue[0], level=Escalation.Level.VILLAGE)
+    assert village_level.notified == world.village_admin
 
 
 def test_beat_sends_due_sweep(world, start_celery):
@@ -230,13 +244,13 @@ def test_killed_worker_sweep_redelivered(world, start_celery, redis_db, settings
 
     result = sweep_matter_deadlines.delay()
     wait_until(
-        lambda: Escalation.objects.count() >= KILL_AFTER_ESCALATIONS,
+        lambda: village_escalations() >= KILL_AFTER_ESCALATIONS,
         timeout=60,
         description=f"the sweep escalates {KILL_AFTER_ESCALATIONS} matters",
         processes=(worker,),
     )
     worker.kill()
-    escalated_at_kill = Escalation.objects.count()
+    escalated_at_kill = village_escalations()
 
     assert escalated_at_kill < SLOW_SWEEP_MATTERS, (
         "the sweep finished before the kill; raise SLOW_SWEEP_MATTERS"
@@ -257,7 +271,7 @@ def test_killed_worker_sweep_redelivered(world, start_celery, redis_db, settings
     assert 0 < len(rest) <= SLOW_SWEEP_MATTERS - escalated_at_kill, logs(restarted)
     assert set(rest) <= set(matter_ids)
     assert escalation_counts(matter_ids) == [1] * SLOW_SWEEP_MATTERS
-    assert Escalation.objects.count() == SLOW_SWEEP_MATTERS
+    assert village_escalations() == SLOW_SWEEP_MATTERS
     assert Matter.objects.filter(overdue_at__isnull=True).count() == 0
     assert redis_db.client.hlen("unacked") == 0
 
@@ -271,13 +285,13 @@ def test_lost_pool_process_task_requeued(world, start_celery):
 
     result = sweep_matter_deadlines.delay()
     wait_until(
-        lambda: Escalation.objects.count() >= KILL_AFTER_ESCALATIONS,
+        lambda: village_escalations() >= KILL_AFTER_ESCALATIONS,
         timeout=60,
         description=f"the sweep escalates {KILL_AFTER_ESCALATIONS} matters",
         processes=(worker,),
     )
     os.kill(pool_process, signal.SIGKILL)
-    escalated_at_kill = Escalation.objects.count()
+    escalated_at_kill = village_escalations()
 
     assert escalated_at_kill < SLOW_SWEEP_MATTERS, (
         "the sweep finished before the kill; raise SLOW_SWEEP_MATTERS"
@@ -292,7 +306,7 @@ def test_lost_pool_process_task_requeued(world, start_celery):
     assert 0 < len(rest) <= SLOW_SWEEP_MATTERS - escalated_at_kill, logs(worker)
     assert set(rest) <= set(matter_ids)
     assert escalation_counts(matter_ids) == [1] * SLOW_SWEEP_MATTERS
-    assert Escalation.objects.count() == SLOW_SWEEP_MATTERS
+    assert village_escalations() == SLOW_SWEEP_MATTERS
 
 
 def test_health_check_sees_working_worker(world, start_celery, client):
