@@ -32,6 +32,7 @@ def patrol_home(request, forms=None, status=200):
     running = Patrol.objects.filter(secretary=user, ended_at__isnull=True).first()
     forms = forms or {}
     context = {
+        "form_errors": [error for form in forms.values() for error in form.non_field_errors()],
         "running": running,
         "districts": District.objects.filter(secretary=user).order_by("name"),
         "start_form": StartForm(),

@@ -18,10 +18,22 @@ from patrols.services import (
     matters_sweep_township,
     patrol_log,
 )
-from villagers.models import Village
+from villagers.models import District, User, Village
 
 DEMO_VILLAGE = "群英村"
 PATROL_DAYS = 6
+
+
+def _secretary(district: District) -> User:
+    if district.secretary is None:
+        raise CommandError(f"Demo district {district.name} has no secretary; run load_demo again.")
+    return district.secretary
+
+
+def _village_secretary(village: Village) -> User:
+    if village.secretary is None:
+        raise CommandError("Run load_demo first: the demo village has no secretary.")
+    return village.secretary
 
 
 class Command(BaseCommand):
@@ -71,12 +83,12 @@ class Command(BaseCommand):
                     continue
                 started_at = day_start + timedelta(minutes=20 * index)
                 if Patrol.objects.filter(
-                    secretary=district.secretary, started_at=started_at
+                    secretary=_secretary(district), started_at=started_at
                 ).exists():
                     continue
                 try:
                     patrol_log(
-                        actor=district.secretary,
+                        actor=_secretary(district),
                         district=district,
                         started_at=started_at,
                         ended_at=started_at + timedelta(minutes=65),
@@ -88,27 +100,27 @@ class Command(BaseCommand):
     def _wait_on_villagers(self, village: Village) -> None:
         for matter in Matter.objects.filter(village=village, status=Matter.Status.IN_PROGRESS)[:2]:
             matter_move(
-                actor=matter.district.secretary, matter_id=matter.pk, status=Matter.Status.WAITING
+                actor=_secretary(matter.district), matter_id=matter.pk, status=Matter.Status.WAITING
             )
 
     def _hold_meeting(self, village: Village) -> None:
         tuesday = last_tuesday(timezone.localdate())
         if Meeting.objects.filter(village=village, date=tuesday).exists():
             return
-        secretaries = [district.secretary for district in village.districts.all()]
+        secretaries = [_secretary(district) for district in village.districts.all()]
         meeting = meeting_create(
-            actor=village.secretary,
+            actor=_village_secretary(village),
             village=village,
             date=tuesday,
-            attendees=[village.secretary, *secretaries],
+            attendees=[_village_secretary(village), *secretaries],
             minutes="各片区汇报本周问题，逐项商定解决办法。",
         )
         for item in meeting.agenda.select_related("matter__district__secretary")[:3]:
             follow_up_add(
-                actor=village.secretary,
+                actor=_village_secretary(village),
                 meeting=meeting,
                 decision=f"{item.matter_title}：本周内处理完毕并回访",
-                owner=item.matter.district.secretary,
+                owner=_secretary(item.matter.district),
                 due_date=tuesday + timedelta(days=7),
                 matter=item.matter,
             )
