@@ -47,11 +47,13 @@ def meeting_create(
         )
     if Meeting.objects.filter(village=village, date=date).exists():
         raise ValidationError(_("A meeting on %(date)s is already recorded.") % {"date": date})
+
     now = timezone.now()
     meeting = Meeting(village=village, date=date, minutes=minutes, created_by=actor, created_at=now)
     set_history_user(meeting, actor)
     meeting.save()
     meeting.attendees.set(attendees)
+
     open_matters = Matter.objects.filter(village=village, status__in=Matter.OPEN_STATUSES)
     AgendaItem.objects.bulk_create(
         AgendaItem(

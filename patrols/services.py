@@ -305,8 +305,8 @@ def matter_remind(*, matter_id: int, now: datetime) -> bool:
     """Claim one matter's reminder and notify its assignee; return whether this run sent it.
 
     A matter already past its deadline when the sweep reaches it (after the
-    sweep was down) is marked reminded without a message, because the
-    escalation tells the same thing.
+    sweep was down) is marked reminded without a message, because its
+    escalation notice reports the missed deadline instead.
     """
     claimed = Matter.objects.filter(
         pk=matter_id,

@@ -22,7 +22,9 @@ def clock(time_machine):
 
 
 def report(world, district, severity="small", title="事项"):
-    return matter_report(actor=district.secretary, district=district, severity=severity, title=title)
+    return matter_report(
+        actor=district.secretary, district=district, severity=severity, title=title
+    )
 
 
 def resolve(world, matter):

@@ -150,7 +150,7 @@ def test_reminder_boundary(world, clock, offset, reminds):
     sweep_matter_deadlines()
     sweep_matter_deadlines()
 
-    expected = ["matter:%s:reminder" % matter.pk] if reminds else []
+    expected = [f"matter:{matter.pk}:reminder"] if reminds else []
     assert events(world.secretary_a1) == expected
 
 

@@ -55,11 +55,17 @@ def test_agenda_lists_open_matters_by_district(world, clock):
 
     meeting = meet(world)
 
-    agenda = [(item.matter_id, item.district_name, item.was_overdue) for item in meeting.agenda.all()]
+    agenda = [
+        (item.matter_id, item.district_name, item.was_overdue) for item in meeting.agenda.all()
+    ]
     assert sorted(agenda) == sorted(
         [(overdue.pk, world.district_a1.name, True), (fresh.pk, world.district_a2.name, False)]
     )
-    assert set(meeting.attendees.all()) == {world.village_admin, world.secretary_a1, world.secretary_a2}
+    assert set(meeting.attendees.all()) == {
+        world.village_admin,
+        world.secretary_a1,
+        world.secretary_a2,
+    }
 
 
 def test_meeting_once_per_day(world, clock):
@@ -73,9 +79,7 @@ def test_meeting_once_per_day(world, clock):
 
 def test_outsider_cannot_record(world, clock):
     with translation.override("en"), pytest.raises(PermissionDenied):
-        meeting_create(
-            actor=world.outsider, village=world.village_a, date=TUESDAY, attendees=[]
-        )
+        meeting_create(actor=world.outsider, village=world.village_a, date=TUESDAY, attendees=[])
 
 
 def test_secretary_cannot_record(world, clock):
@@ -112,7 +116,10 @@ def test_follow_up_owner_from_village(world, clock):
 
     with translation.override("en"), pytest.raises(ValidationError) as raised:
         follow_up_add(
-            actor=world.village_admin, meeting=meeting, decision="x", owner=world.outsider,
+            actor=world.village_admin,
+            meeting=meeting,
+            decision="x",
+            owner=world.outsider,
             due_date=TUESDAY,
         )
 
@@ -122,8 +129,11 @@ def test_follow_up_owner_from_village(world, clock):
 def test_other_secretary_cannot_close(world, clock):
     meeting = meet(world)
     follow_up = follow_up_add(
-        actor=world.village_admin, meeting=meeting, decision="清理河道",
-        owner=world.secretary_a1, due_date=TUESDAY,
+        actor=world.village_admin,
+        meeting=meeting,
+        decision="清理河道",
+        owner=world.secretary_a1,
+        due_date=TUESDAY,
     )
 
     with pytest.raises(PermissionDenied):

@@ -70,7 +70,9 @@ def test_logging_backend_never_logs_number(caplog):
 @pytest.fixture
 def staff_with_phone(world):
     user = UserFactory(
-        username="pianqu_phone", village=world.village_a, is_staff=True,
+        username="pianqu_phone",
+        village=world.village_a,
+        is_staff=True,
         roles=[roles.DISTRICT_SECRETARY],
     )
     VillagerFactory(household=world.household_a1, name="钱书记", user=user, phone="13912345678")

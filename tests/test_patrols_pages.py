@@ -78,7 +78,12 @@ def test_other_district_refused(client, world, secretary):
 def test_finding_reported_once(client, world, secretary):
     start(client, world)
     patrol = Patrol.objects.get()
-    data = {"severity": "small", "title": "垃圾堆放", "description": "", "form_key": str(uuid.uuid4())}
+    data = {
+        "severity": "small",
+        "title": "垃圾堆放",
+        "description": "",
+        "form_key": str(uuid.uuid4()),
+    }
 
     for _ in range(2):
         response = client.post(reverse("patrol-finding-add", args=[patrol.pk]), data)
@@ -109,7 +114,9 @@ def test_photo_added_once_and_served(client, world, secretary):
     key = str(uuid.uuid4())
 
     for _ in range(2):
-        client.post(reverse("patrol-photo-add", args=[patrol.pk]), {"photo": jpeg(), "form_key": key})
+        client.post(
+            reverse("patrol-photo-add", args=[patrol.pk]), {"photo": jpeg(), "form_key": key}
+        )
     photo = PatrolPhoto.objects.get()
     own = client.get(reverse("patrol-photo", args=[photo.pk]))
     client.force_login(world.outsider)
@@ -129,7 +136,8 @@ def test_photo_rejects_non_image(client, world, secretary):
     text = SimpleUploadedFile("note.jpg", b"not an image", content_type="image/jpeg")
 
     response = client.post(
-        reverse("patrol-photo-add", args=[patrol.pk]), {"photo": text, "form_key": str(uuid.uuid4())}
+        reverse("patrol-photo-add", args=[patrol.pk]),
+        {"photo": text, "form_key": str(uuid.uuid4())},
     )
 
     assert response.status_code == 400
@@ -200,8 +208,12 @@ def test_villager_refused(client, world):
 def test_calendar_shows_kept_and_missed(client, world, secretary):
     for day, kept in [(date(2026, 3, 2), True), (date(2026, 3, 3), False)]:
         DailyPatrolCheck.objects.create(
-            district=world.district_a1, day=day, secretary=secretary,
-            qualifying_patrols=int(kept), kept=kept, checked_at=timezone.now(),
+            district=world.district_a1,
+            day=day,
+            secretary=secretary,
+            qualifying_patrols=int(kept),
+            kept=kept,
+            checked_at=timezone.now(),
         )
 
     response = client.get(reverse("patrol-calendar", args=[secretary.pk]), {"month": "2026-03"})
