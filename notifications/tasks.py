@@ -8,8 +8,9 @@ from .sms import SmsError
 logger = logging.getLogger(__name__)
 
 
-# A provider that rejects a text is tried again after 1, 2, 4, 8 and 16 minutes
-# (capped by retry_backoff_max), then the notification stays in-app only.
+# A provider that rejects a text is tried again after 1, 2, 4, 8 and 16 minutes,
+# then the notification stays in-app only. These countdowns stay far below the
+# broker's visibility timeout, so Redis does not deliver a retry twice.
 @shared_task(
     name="notifications.tasks.send_notification_sms",
     autoretry_for=(SmsError,),

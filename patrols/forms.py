@@ -1,4 +1,4 @@
-"""Forms of the phone pages. Each carries a one-time key so a double tap submits once."""
+"""Forms of the phone pages. Forms that create rows carry a one-time key, so a double tap submits once."""
 
 import uuid
 
@@ -8,18 +8,26 @@ from django.utils.translation import gettext_lazy as _
 from .models import Matter
 
 
+class PhoneForm(forms.Form):
+    """A form whose labels end without a colon, because several labels are questions."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
 class StartForm(forms.Form):
     district = forms.IntegerField(widget=forms.HiddenInput)
     start_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
 
 
-class NotesForm(forms.Form):
+class NotesForm(PhoneForm):
     notes = forms.CharField(
         label=_("Notes"), required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
     )
 
 
-class StopForm(NotesForm):
+class StopForm(PhoneForm):
     ended_at = forms.DateTimeField(
         label=_("Ended at"),
         required=False,
@@ -28,7 +36,7 @@ class StopForm(NotesForm):
     )
 
 
-class PhotoForm(forms.Form):
+class PhotoForm(PhoneForm):
     photo = forms.FileField(
         label=_("Photo"),
         widget=forms.ClearableFileInput(attrs={"accept": "image/*", "capture": "environment"}),
@@ -36,7 +44,7 @@ class PhotoForm(forms.Form):
     form_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
 
 
-class FindingForm(forms.Form):
+class FindingForm(PhoneForm):
     severity = forms.ChoiceField(label=_("Severity"), choices=Matter.Severity.choices)
     title = forms.CharField(label=_("What did you find?"), max_length=200)
     description = forms.CharField(

@@ -296,6 +296,8 @@ class PatrolPolicy(models.Model):
         ),
     )
 
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("patrol policy")
         verbose_name_plural = _("patrol policies")

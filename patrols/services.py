@@ -436,9 +436,12 @@ def _running_patrol(*, actor: User, patrol_id: int) -> Patrol:
 
 @transaction.atomic
 def patrol_finish(
-    *, actor: User, patrol_id: int, notes: str, ended_at: datetime | None = None
+    *, actor: User, patrol_id: int, notes: str | None = None, ended_at: datetime | None = None
 ) -> Patrol:
-    """Stop a running patrol, now or at ``ended_at`` for a patrol stopped late."""
+    """Stop a running patrol, now or at ``ended_at`` for a patrol stopped late.
+
+    ``notes`` replaces the patrol's notes; None keeps the notes saved while it ran.
+    """
     patrol = _running_patrol(actor=actor, patrol_id=patrol_id)
     now = timezone.now()
     ended_at = ended_at or now
@@ -452,7 +455,8 @@ def patrol_finish(
             % {"hours": int(PATROL_MAX_DURATION.total_seconds() // 3600)}
         )
     patrol.ended_at = ended_at
-    patrol.notes = notes
+    if notes is not None:
+        patrol.notes = notes
     set_history_user(patrol, actor)
     patrol.save()
     logger.info("patrol %s stopped by user %s", patrol.pk, actor.pk)

@@ -36,8 +36,7 @@ def patrol_home(request, forms=None, status=200):
         "running": running,
         "districts": District.objects.filter(secretary=user).order_by("name"),
         "start_form": StartForm(),
-        "stop_form": forms.get("stop")
-        or StopForm(initial={"notes": running.notes if running else ""}),
+        "stop_form": forms.get("stop") or StopForm(),
         "notes_form": forms.get("notes")
         or NotesForm(initial={"notes": running.notes if running else ""}),
         "photo_form": forms.get("photo") or PhotoForm(),
@@ -89,10 +88,7 @@ def patrol_stop(request, patrol_id: int):
     return _run(
         request,
         lambda: services.patrol_finish(
-            actor=user,
-            patrol_id=patrol_id,
-            notes=form.cleaned_data["notes"],
-            ended_at=form.cleaned_data["ended_at"],
+            actor=user, patrol_id=patrol_id, ended_at=form.cleaned_data["ended_at"]
         ),
         form_name="stop",
         form=form,

@@ -195,3 +195,37 @@ def test_admin_records_meeting(world, clock, client):
     assert meeting.agenda.count() == 1
     assert meeting.created_by == world.village_admin
     assert Matter.objects.count() == 1
+
+
+def test_admin_marks_follow_up_done(world, clock, client):
+    meeting = meet(world)
+    follow_up = follow_up_add(
+        actor=world.village_admin,
+        meeting=meeting,
+        decision="修复路面",
+        owner=world.secretary_a1,
+        due_date=TUESDAY,
+    )
+    client.force_login(world.village_admin)
+
+    response = client.post(
+        reverse("admin:patrols_followup_changelist"),
+        {"action": "mark_done", "_selected_action": [follow_up.pk]},
+        HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
+    )
+
+    follow_up.refresh_from_db()
+    assert follow_up.status == FollowUp.Status.DONE
+    assert "1 follow-up marked done." in response.content.decode()
+
+
+def test_admin_hides_other_village_meetings(world, clock, client):
+    meet(world)
+    client.force_login(world.outsider)
+
+    response = client.get(reverse("admin:patrols_meeting_changelist"))
+
+    # The outsider runs village B, so the list opens, without village A's meeting.
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 0

@@ -149,9 +149,10 @@ def test_stop_measures_duration(client, world, secretary, time_machine):
     time_machine.move_to(began, tick=False)
     start(client, world)
     patrol = Patrol.objects.get()
+    client.post(reverse("patrol-notes", args=[patrol.pk]), {"notes": "道路通畅"})
     time_machine.move_to(began + timedelta(minutes=75), tick=False)
 
-    response = client.post(reverse("patrol-stop", args=[patrol.pk]), {"notes": "道路通畅"})
+    response = client.post(reverse("patrol-stop", args=[patrol.pk]), {})
 
     patrol.refresh_from_db()
     assert response.status_code == 302
@@ -162,11 +163,9 @@ def test_stop_measures_duration(client, world, secretary, time_machine):
 def test_stop_twice_refused(client, world, secretary):
     start(client, world)
     patrol = Patrol.objects.get()
-    client.post(reverse("patrol-stop", args=[patrol.pk]), {"notes": ""})
+    client.post(reverse("patrol-stop", args=[patrol.pk]), {})
 
-    response = client.post(
-        reverse("patrol-stop", args=[patrol.pk]), {"notes": ""}, HTTP_ACCEPT_LANGUAGE="en"
-    )
+    response = client.post(reverse("patrol-stop", args=[patrol.pk]), {}, HTTP_ACCEPT_LANGUAGE="en")
 
     assert response.status_code == 400
     assert "This patrol has already stopped." in response.content.decode()
@@ -179,7 +178,7 @@ def test_stop_before_start_refused(client, world, secretary):
 
     response = client.post(
         reverse("patrol-stop", args=[patrol.pk]),
-        {"notes": "", "ended_at": before.strftime("%Y-%m-%dT%H:%M")},
+        {"ended_at": before.strftime("%Y-%m-%dT%H:%M")},
         HTTP_ACCEPT_LANGUAGE="en",
     )
 
@@ -194,7 +193,7 @@ def test_other_secretary_cannot_stop(client, world, secretary):
     patrol = Patrol.objects.get()
     client.force_login(world.secretary_a2)
 
-    response = client.post(reverse("patrol-stop", args=[patrol.pk]), {"notes": ""})
+    response = client.post(reverse("patrol-stop", args=[patrol.pk]), {})
 
     assert response.status_code == 403
 
