@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "villagers",
     "points",
     "patrols",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -145,6 +146,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -265,6 +267,8 @@ MATTER_LIMIT_DEFAULTS = {
 }
 # Maximum number of overdue matters one run of the deadline sweep handles.
 MATTER_SWEEP_BATCH = env_int("MATTER_SWEEP_BATCH", default=500, minimum=1)
+# Dotted path of the class that sends notification texts; see notifications/sms.py.
+SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.sms.LoggingBackend")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],

@@ -9,6 +9,8 @@ urlpatterns = [
     path("", include("points.urls")),
     path("accounts/", include("villagers.urls")),
     path("health/", include("nengliangbang.health")),
+    path("patrols/", include("patrols.urls")),
+    path("notifications/", include("notifications.urls")),
 ]
 
 if settings.DEBUG:

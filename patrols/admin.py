@@ -1,8 +1,11 @@
 """Staff screens for patrols, matters and escalations, written through ``patrols.services``."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from villagers.access import villages_for
 from villagers.admin_scoping import (
     ReadOnlyAdmin,
     ServiceFormMixin,
@@ -10,8 +13,18 @@ from villagers.admin_scoping import (
     VillageScopedAdmin,
 )
 
-from . import services
-from .models import Escalation, Matter, Patrol
+from . import meetings, services
+from .models import (
+    AgendaItem,
+    DailyPatrolCheck,
+    Escalation,
+    FollowUp,
+    Matter,
+    Meeting,
+    MissedMeeting,
+    Patrol,
+    PatrolPolicy,
+)
 
 
 class PatrolAdminForm(ServiceFormMixin):
@@ -109,6 +122,7 @@ class MatterAdmin(ServiceSavedAdmin, VillageScopedAdmin):
         "reported_at",
         "deadline",
         "overdue_at",
+        "township_escalated_at",
         "assignee",
     )
     list_filter = ("status", "severity", "district")
@@ -137,3 +151,152 @@ class EscalationAdmin(ReadOnlyAdmin, VillageScopedAdmin):
     list_display = ("matter_title", "level", "escalated_at", "notified")
     list_filter = ("level",)
     list_select_related = ("notified",)
+
+
+@admin.register(PatrolPolicy)
+class PatrolPolicyAdmin(VillageScopedAdmin):
+    list_display = ("village", "minimum_patrol_minutes", "patrols_per_day", "reminder_lead")
+    list_select_related = ("village",)
+
+
+@admin.register(DailyPatrolCheck)
+class DailyPatrolCheckAdmin(ReadOnlyAdmin, VillageScopedAdmin):
+    village_path = "district__village"
+    list_display = ("day", "district", "secretary", "qualifying_patrols", "kept")
+    list_filter = ("kept", "district")
+    list_select_related = ("district", "secretary")
+    date_hierarchy = "day"
+
+
+@admin.register(MissedMeeting)
+class MissedMeetingAdmin(ReadOnlyAdmin, VillageScopedAdmin):
+    list_display = ("date", "village", "flagged_at")
+    list_select_related = ("village",)
+
+
+class MeetingAdminForm(ServiceFormMixin):
+    class Meta:
+        model = Meeting
+        fields = ("village", "date", "attendees", "minutes")
+
+    def clean(self):
+        super().clean()
+        cleaned = self.cleaned_data
+        if not self.errors and self.instance.pk is None:
+            self.instance = self.run_service(
+                lambda: meetings.meeting_create(
+                    actor=self.acting_user,
+                    village=cleaned["village"],
+                    date=cleaned["date"],
+                    attendees=list(cleaned.get("attendees") or []),
+                    minutes=cleaned.get("minutes", ""),
+                )
+            )
+        return cleaned
+
+
+class AgendaInline(admin.TabularInline):
+    model = AgendaItem
+    fields = ("district_name", "matter_title", "was_overdue", "matter")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class FollowUpInline(admin.TabularInline):
+    model = FollowUp
+    fields = ("decision", "owner", "due_date", "status", "done_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Meeting)
+class MeetingAdmin(ServiceSavedAdmin, VillageScopedAdmin):
+    """Meetings are recorded once; their agenda is built by ``meeting_create``."""
+
+    form = MeetingAdminForm
+    list_display = ("date", "village", "created_by")
+    list_select_related = ("village", "created_by")
+    date_hierarchy = "date"
+    filter_horizontal = ("attendees",)
+
+    def get_inlines(self, request, obj):
+        # The agenda and follow-ups exist only once meeting_create has saved the meeting.
+        return () if obj is None else (AgendaInline, FollowUpInline)
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else ("village", "date", "attendees", "minutes")
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "attendees" and not request.user.is_superuser:
+            kwargs["queryset"] = db_field.related_model._default_manager.filter(
+                village__in=villages_for(request.user), is_staff=True
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class FollowUpAdminForm(ServiceFormMixin):
+    class Meta:
+        model = FollowUp
+        fields = ("meeting", "matter", "decision", "owner", "due_date")
+
+    def clean(self):
+        super().clean()
+        cleaned = self.cleaned_data
+        if not self.errors and self.instance.pk is None:
+            self.instance = self.run_service(
+                lambda: meetings.follow_up_add(
+                    actor=self.acting_user,
+                    meeting=cleaned["meeting"],
+                    decision=cleaned["decision"],
+                    owner=cleaned["owner"],
+                    due_date=cleaned["due_date"],
+                    matter=cleaned.get("matter"),
+                )
+            )
+        return cleaned
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(ServiceSavedAdmin, VillageScopedAdmin):
+    village_path = "meeting__village"
+    form = FollowUpAdminForm
+    list_display = ("decision", "owner", "due_date", "status", "done_at")
+    list_filter = ("status",)
+    list_select_related = ("owner",)
+    actions = ("mark_done",)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return ("meeting", "matter", "decision", "owner", "due_date", "status", "done_at")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Mark the selected follow-ups done"), permissions=["change"])
+    def mark_done(self, request, queryset):
+        done = 0
+        for follow_up in queryset:
+            try:
+                meetings.follow_up_done(actor=request.user, follow_up_id=follow_up.pk)
+            except (PermissionDenied, ValidationError) as error:
+                self.message_user(request, str(error), messages.ERROR)
+                continue
+            done += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d follow-up marked done.", "%(count)d follow-ups marked done.", done)
+            % {"count": done},
+        )

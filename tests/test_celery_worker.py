@@ -8,6 +8,8 @@ worker uses a Redis database of its own (see ``xdist_redis_url``).
 import importlib
 import os
 import signal
+import socket
+import subprocess
 import time
 from datetime import timedelta
 from types import SimpleNamespace
@@ -22,6 +24,7 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
+from kombu import exceptions as kombu_errors
 
 from nengliangbang.celery import app, ping
 from patrols.models import Escalation, Matter
@@ -131,16 +134,25 @@ def start_worker(start_celery, **options) -> CeleryProcess:
 
 def escalation_counts(matter_ids) -> list[int]:
     counts = dict(
-        Escalation.objects.filter(matter_id__in=matter_ids)
+        Escalation.objects.filter(matter_id__in=matter_ids, level=Escalation.Level.VILLAGE)
         .values_list("matter_id")
         .annotate(Count("id"))
     )
     return [counts.get(matter_id, 0) for matter_id in matter_ids]
 
 
+def village_escalations() -> int:
+    return Escalation.objects.filter(level=Escalation.Level.VILLAGE).count()
+
+
 def create_overdue_matters(world, count: int) -> list[int]:
-    """Insert ``count`` small matters whose deadline passed an hour ago."""
+    """Insert ``count`` small matters, already reminded, whose deadline passed half an hour ago.
+
+    Their township escalation is due half an hour from now, so a sweep of these
+    matters escalates each to the village only.
+    """
     now = timezone.now()
+    deadline = now - timedelta(minutes=30)
     matters = Matter.objects.bulk_create(
         Matter(
             village=world.village_a,
@@ -148,8 +160,12 @@ def create_overdue_matters(world, count: int) -> list[int]:
             title=f"路灯损坏 {number}",
             severity=Matter.Severity.SMALL,
             reported_by=world.secretary_a1,
-            reported_at=now - timedelta(hours=2),
-            deadline=now - timedelta(hours=1),
+            reported_at=deadline - timedelta(hours=1),
+            time_limit=timedelta(hours=1),
+            deadline=deadline,
+            remind_at=deadline - timedelta(minutes=15),
+            reminded_at=deadline - timedelta(minutes=15),
+            township_due_at=deadline + timedelta(hours=1),
             assignee=world.secretary_a1,
         )
         for number in range(count)
@@ -185,7 +201,8 @@ def test_worker_escalates_each_matter_once(world, start_celery):
     assert repeats == [[], []], logs(worker)
     assert escalation_counts(overdue) == [1, 1, 1]
     assert escalation_counts([not_due]) == [0]
-    assert Escalation.objects.get(matter_id=overdue[0]).notified == world.village_admin
+    village_level = Escalation.objects.get(matter_id=overdue[0], level=Escalation.Level.VILLAGE)
+    assert village_level.notified == world.village_admin
 
 
 def test_beat_sends_due_sweep(world, start_celery):
@@ -230,13 +247,13 @@ def test_killed_worker_sweep_redelivered(world, start_celery, redis_db, settings
 
     result = sweep_matter_deadlines.delay()
     wait_until(
-        lambda: Escalation.objects.count() >= KILL_AFTER_ESCALATIONS,
+        lambda: village_escalations() >= KILL_AFTER_ESCALATIONS,
         timeout=60,
         description=f"the sweep escalates {KILL_AFTER_ESCALATIONS} matters",
         processes=(worker,),
     )
     worker.kill()
-    escalated_at_kill = Escalation.objects.count()
+    escalated_at_kill = village_escalations()
 
     assert escalated_at_kill < SLOW_SWEEP_MATTERS, (
         "the sweep finished before the kill; raise SLOW_SWEEP_MATTERS"
@@ -257,7 +274,7 @@ def test_killed_worker_sweep_redelivered(world, start_celery, redis_db, settings
     assert 0 < len(rest) <= SLOW_SWEEP_MATTERS - escalated_at_kill, logs(restarted)
     assert set(rest) <= set(matter_ids)
     assert escalation_counts(matter_ids) == [1] * SLOW_SWEEP_MATTERS
-    assert Escalation.objects.count() == SLOW_SWEEP_MATTERS
+    assert village_escalations() == SLOW_SWEEP_MATTERS
     assert Matter.objects.filter(overdue_at__isnull=True).count() == 0
     assert redis_db.client.hlen("unacked") == 0
 
@@ -271,13 +288,13 @@ def test_lost_pool_process_task_requeued(world, start_celery):
 
     result = sweep_matter_deadlines.delay()
     wait_until(
-        lambda: Escalation.objects.count() >= KILL_AFTER_ESCALATIONS,
+        lambda: village_escalations() >= KILL_AFTER_ESCALATIONS,
         timeout=60,
         description=f"the sweep escalates {KILL_AFTER_ESCALATIONS} matters",
         processes=(worker,),
     )
     os.kill(pool_process, signal.SIGKILL)
-    escalated_at_kill = Escalation.objects.count()
+    escalated_at_kill = village_escalations()
 
     assert escalated_at_kill < SLOW_SWEEP_MATTERS, (
         "the sweep finished before the kill; raise SLOW_SWEEP_MATTERS"
@@ -292,7 +309,7 @@ def test_lost_pool_process_task_requeued(world, start_celery):
     assert 0 < len(rest) <= SLOW_SWEEP_MATTERS - escalated_at_kill, logs(worker)
     assert set(rest) <= set(matter_ids)
     assert escalation_counts(matter_ids) == [1] * SLOW_SWEEP_MATTERS
-    assert Escalation.objects.count() == SLOW_SWEEP_MATTERS
+    assert village_escalations() == SLOW_SWEEP_MATTERS
 
 
 def test_health_check_sees_working_worker(world, start_celery, client):
@@ -313,3 +330,159 @@ def test_health_check_reports_missing_worker(world, redis_db, client, monkeypatc
 
     assert response.status_code == 503
     assert response.json() == {"status": "timeout"}
+
+
+# --- notifications, catch-up after downtime and a Redis restart ------------------
+
+
+def test_worker_sends_sms_once(world, start_celery):
+    from notifications.models import Notification
+    from notifications.services import notification_send
+    from notifications.tasks import send_notification_sms
+
+    from .factories import VillagerFactory
+
+    VillagerFactory(household=world.household_a1, user=world.secretary_a1, phone="13912345678")
+    worker = start_worker(start_celery)
+    notification = notification_send(
+        recipient=world.secretary_a1,
+        event_key="drill:sms",
+        msgid="No meeting of %(village)s was recorded for Tuesday %(date)s.",
+        params={"village": "群英村", "date": "2026-03-03"},
+    )
+    # The on-commit task was queued when the row committed (the test is transactional).
+    wait_until(
+        lambda: Notification.objects.filter(pk=notification.pk, sms_sent_at__isnull=False).exists(),
+        timeout=60,
+        description="the worker sends the notification's SMS",
+        processes=(worker,),
+    )
+    again = get_result(
+        send_notification_sms.delay(notification.pk), timeout=60, processes=(worker,)
+    )
+
+    log = worker.log_path.read_text()
+    assert again is False
+    assert log.count("sms to 139******78 not sent (logging backend)") == 1, logs(worker)
+    assert "13912345678" not in log
+
+
+def test_beat_down_then_sweep_catches_up(world, start_celery):
+    # Reported two days ago while no beat or worker ran: every reminder, village
+    # and township time of these small and medium matters has passed.
+    with time_machine.travel(timezone.now() - timedelta(days=2), tick=False):
+        matters = [
+            matter_report(
+                actor=world.secretary_a1,
+                district=world.district_a1,
+                severity=severity,
+                title=f"停机期间 {severity}",
+            )
+            for severity in ("small", "small", "medium")
+        ]
+    schedule_migration.create_schedules(apps, None)
+    [(schedule_name, *_rest)] = schedule_migration.SCHEDULES
+    periodic = PeriodicTask.objects.get(name=schedule_name)
+    periodic.last_run_at = timezone.now() - timedelta(days=2)
+    periodic.save()
+    worker = start_worker(start_celery)
+    beat = start_celery("beat")
+
+    wait_until(
+        lambda: Escalation.objects.filter(level=Escalation.Level.TOWNSHIP).count() == 3,
+        timeout=90,
+        description="the first sweep after the downtime escalates all three matters",
+        processes=(worker, beat),
+    )
+    beat.stop()
+    get_result(sweep_matter_deadlines.delay(), timeout=60, processes=(worker,))
+
+    ids = [matter.pk for matter in matters]
+    assert escalation_counts(ids) == [1, 1, 1]
+    assert Escalation.objects.filter(level=Escalation.Level.TOWNSHIP).count() == 3
+    assert Matter.objects.filter(pk__in=ids, reminded_at__isnull=True).count() == 0
+
+
+class OwnRedis:
+    """A redis-server of the test's own, on a free local port, without persistence."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                *("--bind", "127.0.0.1", "--port", str(self.port)),
+                *("--save", "", "--appendonly", "no", "--dir", str(self.directory)),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis.from_url(self.url)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def own_redis(tmp_path, redis_db):
+    """Start a private redis-server and point the Celery app at it; the shared one is never touched."""
+    server = OwnRedis(tmp_path)
+    server.start()
+    point_app_at(app, broker_url=server.url, result_backend=server.url)
+    yield server
+    server.stop()
+    point_app_at(app, broker_url=redis_db.url, result_backend=redis_db.url)
+
+
+def test_worker_resumes_after_redis_restart(world, start_celery, own_redis):
+    worker = start_worker(start_celery, env={"REDIS_URL": own_redis.url})
+
+    own_redis.stop()
+    # Matters fall due while the broker is down; no sweep can run.
+    matter_ids = create_overdue_matters(world, 5)
+    time.sleep(2)
+    own_redis.start()
+
+    def sweep_answers() -> bool:
+        try:
+            return (
+                get_result(sweep_matter_deadlines.delay(), timeout=5, processes=(worker,))
+                is not None
+            )
+        except (AssertionError, redis.ConnectionError, kombu_errors.OperationalError):
+            return False
+
+    wait_until(
+        sweep_answers,
+        timeout=90,
+        description="the worker reconnects to the restarted Redis and runs a sweep",
+        processes=(worker,),
+        interval=1,
+    )
+
+    assert worker.is_running()
+    assert "Connection to broker lost" in worker.log_path.read_text(), logs(worker)
+    assert escalation_counts(matter_ids) == [1] * 5
+    assert get_result(ping.delay(), timeout=30, processes=(worker,)) == "pong"

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.django_db
 def demo():
     output = StringIO()
     call_command("load_demo", claims=80, stdout=output)
+    call_command("load_demo_patrols", stdout=output)
     return output.getvalue()
 
 

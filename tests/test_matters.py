@@ -61,8 +61,9 @@ def report(world, severity="small", *, actor=None, district=None, title="垃圾�
     )
 
 
-def escalation_counts(matters) -> list[int]:
-    return [Escalation.objects.filter(matter=matter).count() for matter in matters]
+def escalation_counts(matters, level=Escalation.Level.VILLAGE) -> list[int]:
+    """Count each matter's escalations to ``level``, the village secretary by default."""
+    return [Escalation.objects.filter(matter=matter, level=level).count() for matter in matters]
 
 
 # Deadlines
@@ -146,9 +147,9 @@ def test_sweep_twice_escalates_once(world, clock, secretary_b1):
     assert sorted(first[:2]) == sorted([in_a[0].pk, in_b.pk])
     assert first[2:] == [in_a[1].pk, in_a[2].pk]
     assert second == []
-    assert Escalation.objects.count() == 4
+    assert Escalation.objects.filter(level=Escalation.Level.VILLAGE).count() == 4
     for matter, secretary in [*((m, world.village_admin) for m in in_a), (in_b, world.outsider)]:
-        escalation = Escalation.objects.get(matter=matter)
+        escalation = Escalation.objects.get(matter=matter, level=Escalation.Level.VILLAGE)
         assert escalation.level == Escalation.Level.VILLAGE
         assert escalation.notified == secretary
         assert escalation.escalated_at == run_at
@@ -302,7 +303,9 @@ def test_history_records_overdue_change(world, clock):
 
     sweep_matter_deadlines()
 
-    created, changed = matter.history.order_by("history_date", "history_id")
+    # The reminder is claimed in the same sweep, just before the overdue mark.
+    created, reminded, changed = matter.history.order_by("history_date", "history_id")
+    assert reminded.reminded_at == run_at
     assert created.history_type == "+"
     assert created.history_user == world.secretary_a1
     assert created.overdue_at is None
@@ -310,24 +313,26 @@ def test_history_records_overdue_change(world, clock):
     assert changed.history_date == run_at
     assert changed.history_user is None
     assert changed.overdue_at == run_at
-    assert changed.diff_against(created).changed_fields == ["overdue_at"]
+    assert changed.diff_against(reminded).changed_fields == ["overdue_at"]
 
 
 # Status moves
 
 # The moves a matter may make from each status. Every other move is rejected.
 ALLOWED_MOVES = {
-    "reported": {"accepted", "in_progress", "resolved"},
-    "accepted": {"in_progress", "resolved"},
-    "in_progress": {"resolved"},
+    "reported": {"accepted", "in_progress", "waiting", "resolved"},
+    "accepted": {"in_progress", "waiting", "resolved"},
+    "in_progress": {"waiting", "resolved"},
+    "waiting": {"in_progress", "resolved"},
     "resolved": {"verified", "in_progress"},
-    "verified": set(),
+    "verified": {"in_progress"},
 }
 # The moves that bring a new matter to each status.
 PATH_TO = {
     "reported": [],
     "accepted": ["accepted"],
     "in_progress": ["in_progress"],
+    "waiting": ["waiting"],
     "resolved": ["resolved"],
     "verified": ["resolved", "verified"],
 }
@@ -335,6 +340,7 @@ STATUS_LABELS = {
     "reported": "Reported",
     "accepted": "Accepted",
     "in_progress": "In progress",
+    "waiting": "Waiting on the villager",
     "resolved": "Resolved",
     "verified": "Verified",
 }

@@ -678,8 +678,9 @@ def test_villager_entries_query_count(client, world, clock, django_assert_num_qu
         award(world, world.villager, points)
     client.force_login(world.village_admin)
 
-    # Session, user, villager, balances, entry count and the page of entries.
-    with django_assert_num_queries(6):
+    # Session, user, villager, balances, entry count, the page of entries and
+    # the unread notifications in the staff navigation bar.
+    with django_assert_num_queries(7):
         response = client.get(reverse("villager-entries", args=[world.villager.pk]))
 
     assert response.status_code == 200

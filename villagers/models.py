@@ -32,6 +32,13 @@ class User(AbstractUser):
         blank=True,
         related_name="users",
     )
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default="zh-hans",
+        help_text=_("Language of the notifications this user receives."),
+    )
 
     class Meta(AbstractUser.Meta):  # type: ignore[name-defined]
         verbose_name = _("user")
