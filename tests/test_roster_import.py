@@ -583,8 +583,7 @@ def test_command_lists_rejected_rows(tmp_path, world):
     lines = run_command(path, "--village", "群英村", "--user", "cunshuji")
 
     assert lines[:4] == [
-        "Villagers created: 1, updated: 0, moved: 0, unchanged: 0, moved out: 3. "
-        "Rows rejected: 2.",
+        "Villagers created: 1, updated: 0, moved: 0, unchanged: 0, moved out: 3. Rows rejected: 2.",
         "Households created: 1, updated: 0. Districts created: 0.",
         "Row 5 (李二): The phone number “110” is neither an 11-digit mobile number starting "
         "with 13 to 19 nor a landline number with its area code.",
@@ -615,8 +614,7 @@ def test_command_dry_run_creates_nothing(tmp_path):
     assert lines[:3] == [
         "The village 新村 in the township 新镇 would be created.",
         "Dry run: nothing was saved.",
-        "Villagers created: 1, updated: 0, moved: 0, unchanged: 0, moved out: 0. "
-        "Rows rejected: 0.",
+        "Villagers created: 1, updated: 0, moved: 0, unchanged: 0, moved out: 0. Rows rejected: 0.",
     ]
     assert lines[4] == "Row 4 (张一): New villager."
     assert not Village.objects.filter(name="新村").exists()
@@ -650,8 +648,7 @@ def test_command_ambiguous_village_needs_township(tmp_path, world):
     )
     lines = run_command(path, "--village", "群英村", "--township", "益农镇")
     assert lines[0] == (
-        "Villagers created: 1, updated: 0, moved: 0, unchanged: 0, moved out: 3. "
-        "Rows rejected: 0."
+        "Villagers created: 1, updated: 0, moved: 0, unchanged: 0, moved out: 3. Rows rejected: 0."
     )
     assert villagers_of(world.village_a).filter(name="张一").exists()
 

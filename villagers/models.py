@@ -1,8 +1,11 @@
+import uuid
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -230,9 +233,18 @@ class VillagerQuerySet(models.QuerySet):
     def taking_part(self) -> "VillagerQuerySet":
         """Filter to active villagers whose population type takes part in their village's points."""
         by_type = (
-            Q(population_type=Villager.PopulationType.REGISTERED, household__village__points_for_registered=True)
-            | Q(population_type=Villager.PopulationType.NEW_RESIDENT, household__village__points_for_new_residents=True)
-            | Q(population_type=Villager.PopulationType.EMPLOYEE, household__village__points_for_employees=True)
+            Q(
+                population_type=Villager.PopulationType.REGISTERED,
+                household__village__points_for_registered=True,
+            )
+            | Q(
+                population_type=Villager.PopulationType.NEW_RESIDENT,
+                household__village__points_for_new_residents=True,
+            )
+            | Q(
+                population_type=Villager.PopulationType.EMPLOYEE,
+                household__village__points_for_employees=True,
+            )
         )
         return self.filter(by_type, status=Villager.Status.ACTIVE)
 
@@ -319,6 +331,7 @@ class Villager(models.Model):
             models.Index(fields=["phone"], name="villager_phone_idx"),
         ]
         permissions = [
+            ("import_roster", _("Can import and export the village roster")),
             ("view_full_personal_data", _("Can export full ID numbers and phone numbers")),
             ("view_full_phone", _("Can see villagers' full phone numbers")),
         ]
@@ -428,3 +441,66 @@ class RosterExport(models.Model):
 
 # The roster's word for the household head in the 与户主关系 column.
 HEAD_RELATION = "户主"
+
+
+def private_storage() -> FileSystemStorage:
+    """Return the storage for files that only permission-checked code reads."""
+    return FileSystemStorage(location=settings.PRIVATE_FILES_ROOT)
+
+
+def roster_upload_path(instance: "RosterUpload", filename: str) -> str:
+    # A random name: the user's file name is kept in ``file_name`` only.
+    suffix = Path(filename).suffix.lower()[:8]
+    return f"rosters/{uuid.uuid4().hex}{suffix}"
+
+
+class RosterUpload(models.Model):
+    """A roster uploaded in the admin, from its preview through to its import.
+
+    The file stays in private storage between the preview and the import, and
+    ``token`` lets exactly one confirmation through (a double click or a
+    reloaded page finds the state already moved on).
+    """
+
+    class State(models.TextChoices):
+        CHECKING = "checking", _("Checking")
+        CHECKED = "checked", _("Checked, waiting for confirmation")
+        QUEUED = "queued", _("Queued for import")
+        IMPORTING = "importing", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Failed")
+
+    village = models.ForeignKey(
+        Village, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"))
+    file = models.FileField(_("file"), upload_to=roster_upload_path, storage=private_storage)
+    file_name = models.CharField(_("file name"), max_length=200)
+    token = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices)
+    rows_read = models.PositiveIntegerField(_("rows read"), default=0)
+    rows_total = models.PositiveIntegerField(_("rows in the file"), null=True, blank=True)
+    # The report of the preview and, once imported, of the import: counts,
+    # one [row, name, status, detail] list per row and the moved-out villagers.
+    preview = models.JSONField(_("preview"), null=True, blank=True)
+    result = models.JSONField(_("result"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("roster upload")
+        verbose_name_plural = _("roster uploads")
+        ordering = ["-uploaded_at"]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    @property
+    def is_running(self) -> bool:
+        return self.state in (self.State.CHECKING, self.State.QUEUED, self.State.IMPORTING)

@@ -77,8 +77,10 @@ class RosterReport:
     dry_run: bool = False
 
 
-# Called with a stage name ("read", "checked", "saved") and the rows done so far.
-Progress = Callable[[str, int], None]
+# Called with the number of rows read so far.
+Progress = Callable[[int], None]
+# Called with the report inside the import's transaction, after the writes.
+BeforeCommit = Callable[["RosterReport"], None]
 
 
 def roster_import(
@@ -89,6 +91,7 @@ def roster_import(
     dry_run: bool = False,
     effective_date: date | None = None,
     progress: Progress | None = None,
+    before_commit: BeforeCommit | None = None,
 ) -> RosterReport:
     """Import the roster at ``path`` into ``village`` and return what changed, row by row.
 
@@ -99,6 +102,8 @@ def roster_import(
     ``VillagerMove`` dated ``effective_date`` (default today). Nobody is
     deleted. The history records name ``actor``. With ``dry_run`` every check
     runs and the report is returned, but the transaction is rolled back.
+    Otherwise ``before_commit`` runs last in the transaction, so what it writes
+    commits together with the import, or neither does.
 
     Raises RosterFileError when the file cannot be read or lacks a required column.
     """
@@ -106,12 +111,10 @@ def roster_import(
     path = Path(path)
     report = RosterReport(dry_run=dry_run)
     with open_roster(path) as roster:
-        checked = check_rows(roster.rows, roster.columns)
+        checked = check_rows(roster.rows, roster.columns, progress)
     columns = roster.columns
     report.rejected = checked.rejected
     report.skipped_rows = checked.skipped
-    if progress:
-        progress("checked", len(checked.people) + len(checked.rejected))
 
     with transaction.atomic():
         # Imports into one village run one at a time, so two of them cannot
@@ -137,17 +140,17 @@ def roster_import(
         writer.save_villagers(people, households, existing)
         writer.mark_moved_out(checked.digests_in_file, checked.names_in_file)
 
+        report.rejected.sort(key=lambda error: error.row_number)
+        report.rows.extend(
+            RowOutcome(error.row_number, error.name, RowStatus.REJECTED, error.message)
+            for error in report.rejected
+        )
+        report.rows.sort(key=lambda outcome: outcome.row_number)
         if dry_run:
             transaction.set_rollback(True)
+        elif before_commit is not None:
+            before_commit(report)
 
-    report.rejected.sort(key=lambda error: error.row_number)
-    report.rows.extend(
-        RowOutcome(error.row_number, error.name, RowStatus.REJECTED, error.message)
-        for error in report.rejected
-    )
-    report.rows.sort(key=lambda outcome: outcome.row_number)
-    if progress:
-        progress("saved", len(report.rows))
     logger.info(
         "roster import into village %s: %s created, %s updated, %s moved, %s unchanged, "
         "%s rejected, %s moved out, dry run %s, %.1f s",
@@ -228,9 +231,7 @@ class _Writer:
             if name not in districts
         ]
         if new:
-            created = bulk_create_with_history(
-                new, District, batch_size=BATCH_SIZE, **self.history
-            )
+            created = bulk_create_with_history(new, District, batch_size=BATCH_SIZE, **self.history)
             for district in created:
                 districts[district.name] = district
         self.report.districts_created = len(new)
@@ -362,7 +363,9 @@ class _Writer:
             source=self.source,
         )
 
-    def mark_moved_out(self, digests_in_file: set[str], names_in_file: set[tuple[str, str]]) -> None:
+    def mark_moved_out(
+        self, digests_in_file: set[str], names_in_file: set[tuple[str, str]]
+    ) -> None:
         """Mark active villagers of the village who are not in the file as moved out."""
         missing = [
             villager
@@ -420,7 +423,7 @@ def _move_detail(move: VillagerMove) -> str:
 
 def _changed_detail(fields: list[str]) -> str:
     names = [
-        str(Villager._meta.get_field(name.removesuffix("_id")).verbose_name)
+        str(Villager._meta.get_field(name.removesuffix("_id")).verbose_name)  # type: ignore[union-attr]
         for name in fields
         if name != "id_number_encrypted"
     ]

@@ -2,7 +2,7 @@
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,10 +26,12 @@ from .reading import Column, map_header
 
 # An ID number that Excel turned into a number and shows as text, like 3.30109E+17.
 _SCIENTIFIC_NUMBER = re.compile(r"^\d+(\.\d+)?[eE]\+?\d+$")
+# How often check_rows reports progress, in rows.
+PROGRESS_EVERY = 1000
 # Words that mark a totals row below or inside the table.
 _TOTAL_WORDS = ("合计", "总计", "小计", "共计", "总数")
 # The roster's words for each sex, used in messages.
-_SEX_LABELS = {Villager.Sex.MALE: "男", Villager.Sex.FEMALE: "女"}
+_SEX_LABELS: dict[str, str] = {Villager.Sex.MALE: "男", Villager.Sex.FEMALE: "女"}
 
 # Text columns and the model field whose max_length limits them.
 _TEXT_LIMITS = {
@@ -93,11 +95,20 @@ class CheckedRows:
     skipped: int = 0  # blank, totals, repeated header and filler rows
 
 
-def check_rows(rows: Iterable[tuple[int, Sequence[Any]]], columns: dict[str, Column]) -> CheckedRows:
-    """Check each row's own cells and repeated ID numbers, and sort the rows."""
+def check_rows(
+    rows: Iterable[tuple[int, Sequence[Any]]],
+    columns: dict[str, Column],
+    progress: Callable[[int], None] | None = None,
+) -> CheckedRows:
+    """Check each row's own cells and repeated ID numbers, and sort the rows.
+
+    Calls ``progress`` with the number of rows read so far every PROGRESS_EVERY rows.
+    """
     checked = CheckedRows()
     first_row_of_id: dict[str, int] = {}
-    for row_number, values in rows:
+    for count, (row_number, values) in enumerate(rows, 1):
+        if progress and count % PROGRESS_EVERY == 0:
+            progress(count)
         cells = RowCells(values, columns)
         if cells.is_not_a_person(values):
             checked.skipped += 1

@@ -38,7 +38,7 @@ EXPORT_COLUMNS = (
     "population_type",
     "note",
 )
-_SEX_WORDS = {Villager.Sex.MALE: "男", Villager.Sex.FEMALE: "女"}
+_SEX_WORDS: dict[str, str] = {Villager.Sex.MALE: "男", Villager.Sex.FEMALE: "女"}
 _TEXT_FORMAT = "@"
 _DATE_FORMAT = "yyyy-mm-dd"
 
@@ -61,9 +61,7 @@ def roster_export(
                 _("Only the village party secretary may export full ID and phone numbers.")
             )
         if not reason:
-            raise PermissionDenied(
-                _("Give the reason for exporting full ID and phone numbers.")
-            )
+            raise PermissionDenied(_("Give the reason for exporting full ID and phone numbers."))
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=village.name[:31])

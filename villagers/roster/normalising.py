@@ -35,14 +35,14 @@ _NAME_DOTS = re.compile(r"\s*[·•・.‧∙⋅]\s*")
 _NAME_DOT = "·"
 _LATIN_LETTER = re.compile(r"[A-Za-z]")
 
-SEX_WORDS = {
+SEX_WORDS: dict[str, str] = {
     "男": Villager.Sex.MALE,
     "男性": Villager.Sex.MALE,
     "女": Villager.Sex.FEMALE,
     "女性": Villager.Sex.FEMALE,
 }
 
-POPULATION_TYPE_WORDS = {
+POPULATION_TYPE_WORDS: dict[str, str] = {
     "户籍": Villager.PopulationType.REGISTERED,
     "户籍人口": Villager.PopulationType.REGISTERED,
     "户籍人员": Villager.PopulationType.REGISTERED,
@@ -61,7 +61,7 @@ POPULATION_TYPE_WORDS = {
     "职工": Villager.PopulationType.EMPLOYEE,
 }
 # The roster's word for each population type, used in exports and messages.
-POPULATION_TYPE_LABELS = {
+POPULATION_TYPE_LABELS: dict[str, str] = {
     Villager.PopulationType.REGISTERED: "户籍",
     Villager.PopulationType.NEW_RESIDENT: "新居民",
     Villager.PopulationType.EMPLOYEE: "企业员工",

@@ -172,7 +172,7 @@ def _fill_merged(
             yield row_number, values
             continue
         filled = list(values)
-        for column, last_row, value in active:
+        for column, _last_row, value in active:
             while len(filled) <= column:
                 filled.append(None)
             if filled[column] is None:
