@@ -443,9 +443,25 @@ class RosterExport(models.Model):
 HEAD_RELATION = "户主"
 
 
+class PrivateStorage(FileSystemStorage):
+    """Files under settings.PRIVATE_FILES_ROOT, which no URL serves.
+
+    The folder is read from the settings on each use, not once at start-up,
+    so tests that point the setting at a temporary folder take effect.
+    """
+
+    @property  # type: ignore[override]
+    def base_location(self) -> str:
+        return str(settings.PRIVATE_FILES_ROOT)
+
+    @property  # type: ignore[override]
+    def location(self) -> str:
+        return str(Path(settings.PRIVATE_FILES_ROOT).resolve())
+
+
 def private_storage() -> FileSystemStorage:
     """Return the storage for files that only permission-checked code reads."""
-    return FileSystemStorage(location=settings.PRIVATE_FILES_ROOT)
+    return PrivateStorage()
 
 
 def roster_upload_path(instance: "RosterUpload", filename: str) -> str:
