@@ -126,7 +126,9 @@ def faulty_rows(format_name: str) -> list[Row]:
             expected={"name": "张三", "phone": "13800138000"},
         ),
         Row(
-            cell_row("010001", "李四", "配偶", plain, "1989.6.6", male=False, 手机号码="138 0013 8001"),
+            cell_row(
+                "010001", "李四", "配偶", plain, "1989.6.6", male=False, 手机号码="138 0013 8001"
+            ),
             RowStatus.NEW,
             id_number=plain,
             expected={"phone": "13800138001"},
