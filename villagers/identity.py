@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from functools import cache, cached_property
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -39,7 +40,7 @@ class IdNumber:
     def masked(self) -> str:
         return mask_id_number(self.value)
 
-    @property
+    @cached_property
     def digest(self) -> str:
         return id_number_digest(self.value)
 
@@ -109,8 +110,13 @@ _NONCE_BYTES = 12
 
 
 def _encryption_key() -> bytes:
+    return _derive_key(settings.PERSONAL_DATA_KEY)
+
+
+@cache
+def _derive_key(personal_data_key: str) -> bytes:
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_ENCRYPTION_INFO)
-    return hkdf.derive(settings.PERSONAL_DATA_KEY.encode())
+    return hkdf.derive(personal_data_key.encode())
 
 
 def encrypt_id_number(value: str, *, digest: str) -> str:

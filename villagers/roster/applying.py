@@ -27,6 +27,8 @@ PARTY_MEMBER = "中共党员"
 # far below SQLite's default limit of 32,766 variables per statement (since 3.32).
 BATCH_SIZE = 500
 LOOKUP_CHUNK = 2000
+# Villagers written per flush: bounds how many model instances are in memory at once.
+FLUSH_ROWS = 2000
 
 # The max_length of django-simple-history's history_change_reason field (3.13).
 CHANGE_REASON_MAX_LENGTH = 100
@@ -40,7 +42,7 @@ class RowStatus:
     REJECTED = "rejected"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RowOutcome:
     """What the import did, or would do, with one row of the file."""
 
@@ -204,6 +206,18 @@ def _reject_other_villages(
 
 
 @dataclass
+class _VillagerBatch:
+    new: list[Villager] = field(default_factory=list)
+    changed: list[Villager] = field(default_factory=list)
+    changed_fields: set[str] = field(default_factory=set)
+    moves: list[VillagerMove] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return len(self.new) + len(self.changed)
+
+
+@dataclass
 class _Writer:
     """The writing steps of one import, sharing its clock, actor and report."""
 
@@ -286,52 +300,71 @@ class _Writer:
         households: dict[str, Household],
         existing: dict[str, Villager],
     ) -> None:
-        new, changed, changed_fields, moves = [], [], set(), []
+        batch = _VillagerBatch()
         for person in people:
             household = households[person.household_number]
             new_values = _villager_values(person, household)
-            villager = existing.get(person.id_number.digest)
+            villager = existing.pop(person.id_number.digest, None)
             if villager is None:
                 digest = person.id_number.digest
                 encrypted = encrypt_id_number(person.id_number.value, digest=digest)
-                new.append(
+                batch.new.append(
                     Villager(id_number_digest=digest, id_number_encrypted=encrypted, **new_values)
                 )
+                self.report.created += 1
                 self._outcome(person, RowStatus.NEW)
-                continue
-
-            move = self._move_of(villager, household)
-            if not villager.id_number_encrypted:
-                # Villagers imported before the number was kept encrypted.
-                new_values["id_number_encrypted"] = encrypt_id_number(
-                    person.id_number.value, digest=villager.id_number_digest
-                )
-            if villager.status == Villager.Status.MOVED_OUT:
-                new_values["status"] = Villager.Status.ACTIVE
-                new_values["moved_out_on"] = None
-            fields = _assign_changes(villager, new_values)
-            if fields:
-                changed.append(villager)
-                changed_fields.update(fields)
-            if move is not None:
-                moves.append(move)
-                self.report.moved += 1
-                self._outcome(person, RowStatus.MOVED, _move_detail(move))
-            elif fields:
-                self.report.updated += 1
-                self._outcome(person, RowStatus.UPDATED, _changed_detail(fields))
             else:
-                self.report.unchanged += 1
-                self._outcome(person, RowStatus.UNCHANGED)
+                self._update_villager(person, villager, household, new_values, batch)
+            if batch.size >= FLUSH_ROWS:
+                self._flush(batch)
+                batch = _VillagerBatch()
+        self._flush(batch)
 
-        if new:
-            bulk_create_with_history(new, Villager, batch_size=BATCH_SIZE, **self.history)
-        if changed:
-            bulk_update_with_history(
-                changed, Villager, sorted(changed_fields), batch_size=BATCH_SIZE, **self.history
+    def _update_villager(
+        self,
+        person: Person,
+        villager: Villager,
+        household: Household,
+        new_values: dict[str, Any],
+        batch: "_VillagerBatch",
+    ) -> None:
+        move = self._move_of(villager, household)
+        if not villager.id_number_encrypted:
+            # Villagers imported before the number was kept encrypted.
+            new_values["id_number_encrypted"] = encrypt_id_number(
+                person.id_number.value, digest=villager.id_number_digest
             )
-        VillagerMove.objects.bulk_create(moves, batch_size=BATCH_SIZE)
-        self.report.created = len(new)
+        if villager.status == Villager.Status.MOVED_OUT:
+            new_values["status"] = Villager.Status.ACTIVE
+            new_values["moved_out_on"] = None
+        fields = _assign_changes(villager, new_values)
+        if fields:
+            batch.changed.append(villager)
+            batch.changed_fields.update(fields)
+        if move is not None:
+            batch.moves.append(move)
+            self.report.moved += 1
+            self._outcome(person, RowStatus.MOVED, _move_detail(move))
+        elif fields:
+            self.report.updated += 1
+            self._outcome(person, RowStatus.UPDATED, _changed_detail(fields))
+        else:
+            self.report.unchanged += 1
+            self._outcome(person, RowStatus.UNCHANGED)
+
+    def _flush(self, batch: "_VillagerBatch") -> None:
+        """Write a batch of villagers, so model instances for the whole file never pile up."""
+        if batch.new:
+            bulk_create_with_history(batch.new, Villager, batch_size=BATCH_SIZE, **self.history)
+        if batch.changed:
+            bulk_update_with_history(
+                batch.changed,
+                Villager,
+                sorted(batch.changed_fields),
+                batch_size=BATCH_SIZE,
+                **self.history,
+            )
+        VillagerMove.objects.bulk_create(batch.moves, batch_size=BATCH_SIZE)
 
     def _outcome(self, person: Person, status: str, detail: str = "") -> None:
         self.report.rows.append(RowOutcome(person.row_number, person.name, status, detail))
@@ -367,13 +400,21 @@ class _Writer:
         self, digests_in_file: set[str], names_in_file: set[tuple[str, str]]
     ) -> None:
         """Mark active villagers of the village who are not in the file as moved out."""
+        # Only the keys of every active villager are read; whole rows only for the missing.
+        active = Villager.objects.filter(
+            household__village=self.village, status=Villager.Status.ACTIVE
+        ).values_list("pk", "id_number_digest", "household__number", "name")
+        missing_pks = [
+            pk
+            for pk, digest, household_number, name in active.iterator(chunk_size=LOOKUP_CHUNK)
+            if digest not in digests_in_file and (household_number, name) not in names_in_file
+        ]
         missing = [
             villager
-            for villager in Villager.objects.filter(
-                household__village=self.village, status=Villager.Status.ACTIVE
-            ).select_related("household__district")
-            if villager.id_number_digest not in digests_in_file
-            and (villager.household.number, villager.name) not in names_in_file
+            for chunk in _chunks(missing_pks, LOOKUP_CHUNK)
+            for villager in Villager.objects.filter(pk__in=chunk).select_related(
+                "household__district"
+            )
         ]
         moves = []
         for villager in missing:

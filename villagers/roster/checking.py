@@ -47,7 +47,7 @@ _TEXT_LIMITS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RowError:
     """A roster row that was not imported, with the reason for the user."""
 
@@ -56,7 +56,7 @@ class RowError:
     message: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Person:
     """A roster row that passed the checks of its own cells."""
 
