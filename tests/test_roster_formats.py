@@ -2,7 +2,7 @@
 
 Each test writes one faulty roster in several formats, imports it in Chinese
 and checks every row's outcome and reason, and that the people stored are
-exactly the valid rows: nobody invented, nobody lost.
+exactly the valid rows, with none invented and none lost.
 """
 
 import csv

@@ -29,8 +29,8 @@ def can_see_full_phone(user: User, villager: Villager) -> bool:
     """Return whether ``user`` may see the villager's whole phone number to call them.
 
     The village party secretary (through the ``view_full_phone`` permission)
-    and the secretary of the villager's own district may; everyone else sees
-    it masked. The caller must already have scoped ``villager`` to the user's villages.
+    and the secretary of the villager's own district may. Other users get the
+    masked number. The caller must already have scoped ``villager`` to the user's villages.
     """
     if user.has_perm("villagers.view_full_phone"):
         return True

@@ -403,9 +403,9 @@ class VillagerMove(models.Model):
 
 
 class RosterExport(models.Model):
-    """Who exported a roster, when, and why an unmasked export was needed.
+    """A log entry of one roster export: its author, time and, for full numbers, the reason.
 
-    The exported data itself is never logged.
+    The exported data itself is not stored.
     """
 
     village = models.ForeignKey(

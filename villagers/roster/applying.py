@@ -44,7 +44,7 @@ class RowStatus:
 
 @dataclass(frozen=True, slots=True)
 class RowOutcome:
-    """What the import did, or would do, with one row of the file."""
+    """The outcome of one row of the file, as imported or as a dry run would import it."""
 
     row_number: int
     name: str
@@ -99,10 +99,10 @@ def roster_import(
 
     Districts, households and villagers are matched by 片区 name, 户号 and ID
     number, created when missing and updated when a value differs. A villager
-    whose household or district changed is moved, and an active villager of the
-    village who is not in the file is marked moved out; both get a
-    ``VillagerMove`` dated ``effective_date`` (default today). Nobody is
-    deleted. The history records name ``actor``. With ``dry_run`` every check
+    whose household or district changed is moved. An active villager of the
+    village who is not in the file is marked moved out, not deleted. Both
+    changes get a ``VillagerMove`` dated ``effective_date`` (default today).
+    The history records name ``actor``. With ``dry_run`` every check
     runs and the report is returned, but the transaction is rolled back.
     Otherwise ``before_commit`` runs last in the transaction, so what it writes
     commits together with the import, or neither does.

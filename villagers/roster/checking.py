@@ -88,8 +88,8 @@ class CheckedRows:
     people: list[Person] = field(default_factory=list)
     rejected: list[RowError] = field(default_factory=list)
     # Digests of every readable ID number in the file, rejected rows included,
-    # and (household number, name) of rejected rows without one. Nobody matching
-    # either is marked moved out: they are in the file, if not importable.
+    # and (household number, name) of every rejected row. Villagers matching
+    # either stay active, because they are in the file even if not importable.
     digests_in_file: set[str] = field(default_factory=set)
     names_in_file: set[tuple[str, str]] = field(default_factory=set)
     skipped: int = 0  # blank, totals, repeated header and filler rows
@@ -162,7 +162,7 @@ class RowCells:
         return name_of(self.raw("name"))
 
     def is_not_a_person(self, values: Sequence[Any]) -> bool:
-        """Whether the row is blank, a totals row, a repeated header or a note.
+        """Return whether the row is blank, a totals row, a repeated header or a note.
 
         A row with a name or an ID number is always a person, checked and
         imported or rejected, so no person is dropped here.

@@ -39,7 +39,6 @@ HEADER_MIN_HEADINGS = 3
 # Bytes read at a time when checking whether a text file is UTF-8.
 _DECODE_CHUNK = 1 << 16
 _CSV_SUFFIXES = {".csv", ".txt"}
-_XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 _MERGE_CELL_TAG = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}mergeCell"
 
 
