@@ -1,8 +1,11 @@
 """Importing a roster again: updates, moves, move-outs, splits and merges, population types."""
 
 from datetime import date
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
+from django.utils import translation
 
 from villagers.models import Villager, VillagerMove
 
@@ -229,3 +232,32 @@ def test_village_chooses_who_takes_part(tmp_path):
     assert sorted(taking_part.values_list("name", flat=True)) == ["户一", "新二"]
     flags = {v.name: v.takes_part_in_points for v in Villager.objects.all()}
     assert flags == {"户一": True, "新二": True, "企三": False, "户四": False}
+
+
+# The command's row-by-row dry run
+
+
+def test_command_dry_run_lists_each_row_in_chinese(tmp_path):
+    village = VillageFactory(name="试点村")
+    rows, path = first_import(tmp_path, village)
+    rows[1]["联系电话"] = "13912345678"
+    rows[2].update({"户号": "010003", "与户主关系": "户主"})
+    rows[3]["性别"] = "女"
+    del rows[4]
+    write_roster(path, rows)
+    output = StringIO()
+
+    with translation.override("zh-hans"):
+        call_command("import_roster", str(path), "--village", "试点村", "--dry-run", stdout=output)
+
+    assert output.getvalue().splitlines() == [
+        "试运行：没有保存任何数据。",
+        "村民新增 0 人，更新 1 人，迁移 1 人，无变化 1 人，迁出 1 人。未导入 1 行。",
+        "户新增 1 户，更新 0 户。片区新增 0 个。",
+        "第 4 行（张一）：无变化。",
+        "第 5 行（李二）：更新：联系电话。",
+        "第 6 行（张三）：迁移。从第一片区 010001 户迁到第一片区 010003 户。",
+        "第 7 行（王五）：性别填的是女，但身份证号码第 17 位表示男。",
+        f"迁出：020002 户的王六（身份证号码 {Villager.objects.get(name='王六').id_number_masked}）不在文件中。",
+    ]
+    assert VillagerMove.objects.count() == 0
