@@ -199,3 +199,18 @@ def test_export_page_downloads_masked_for_secretary(client, world, tmp_path):
     assert response.status_code == 200
     lines = exported_rows(b"".join(response.streaming_content))
     assert all("****" in line[7] for line in lines[3:])
+
+
+def test_export_log_read_only(client, world, tmp_path, admin_user):
+    imported_village(tmp_path, world)
+    roster_export(village=world.village_a, actor=world.recorder, output=BytesIO(), unmasked=False)
+    log = RosterExport.objects.get()
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("admin:villagers_rosterexport_change", args=[log.pk]), {"reason": "改过"}
+    )
+
+    assert response.status_code == 403
+    log.refresh_from_db()
+    assert log.reason == ""

@@ -144,6 +144,6 @@ def phone_column(user: User):
 
 
 @admin.register(RosterExport)
-class RosterExportAdmin(VillageScopedAdmin, ReadOnlyAdmin):
+class RosterExportAdmin(ReadOnlyAdmin, VillageScopedAdmin):
     list_display = ("exported_at", "village", "exported_by", "unmasked", "reason", "row_count")
     list_filter = ("unmasked", "village")
