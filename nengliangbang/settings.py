@@ -196,6 +196,8 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns when it is mi
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
+# Uploaded rosters wait here between preview and import; never served by URL.
+PRIVATE_FILES_ROOT = env.path("PRIVATE_FILES_ROOT", default=VAR_DIR / "private")
 # Largest photo upload accepted, in megabytes, before it is scaled down.
 UPLOAD_PHOTO_MAX_BYTES = env_int("UPLOAD_PHOTO_MAX_MB", default=10, minimum=1) * 1_000_000
 STORAGES = {

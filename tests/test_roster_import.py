@@ -272,7 +272,8 @@ def test_faulty_rows_rejected_by_row_and_message(tmp_path):
         12: "The birth date “去年” is not a date like 1989-06-06.",
         13: "Sex is 女, but the 17th digit of the ID number means 男.",
         14: "Sex must be 男 or 女, not “M”.",
-        15: "The phone number is not an 11-digit mobile number starting with 1.",
+        15: "The phone number “1380013800” is neither an 11-digit mobile number starting "
+        "with 13 to 19 nor a landline number with its area code.",
         16: "The same ID number is already in row 4.",
         18: "Household 020002 has no valid row whose 关系 is 户主, so none of its rows were imported.",
         19: "Household 020002 has no valid row whose 关系 is 户主, so none of its rows were imported.",
@@ -282,7 +283,8 @@ def test_faulty_rows_rejected_by_row_and_message(tmp_path):
         23: "This row puts household 010001 in 第二片区, but the head's row 4 puts it in 第一片区.",
         24: "姓名 is empty.",
         25: "Sex must be 男 or 女, not “M”. "
-        "The phone number is not an 11-digit mobile number starting with 1.",
+        "The phone number “12345” is neither an 11-digit mobile number starting "
+        "with 13 to 19 nor a landline number with its area code.",
         28: "姓名 is longer than 64 characters.",
         29: "身份证号 is empty.",
         30: number_message,
@@ -553,7 +555,8 @@ def test_existing_villager_moves_household(tmp_path, world):
     report = import_roster_en(path, world.village_a)
 
     assert report.created == 1
-    assert report.updated == 1
+    assert report.moved == 1
+    assert report.unchanged == 1
     assert Villager.objects.get(name="李二").household.number == "080008"
     assert Villager.objects.get(name="李二").household.district == world.district_a2
 
@@ -579,12 +582,14 @@ def test_command_lists_rejected_rows(tmp_path, world):
 
     lines = run_command(path, "--village", "群英村", "--user", "cunshuji")
 
-    assert lines == [
-        "Villagers created: 1, updated: 0, unchanged: 0. Rows rejected: 2.",
+    assert lines[:4] == [
+        "Villagers created: 1, updated: 0, moved: 0, unchanged: 0, moved out: 3. Rows rejected: 2.",
         "Households created: 1, updated: 0. Districts created: 0.",
-        "Row 5 (李二): The phone number is not an 11-digit mobile number starting with 1.",
+        "Row 5 (李二): The phone number “110” is neither an 11-digit mobile number starting "
+        "with 13 to 19 nor a landline number with its area code.",
         "Row 6: 姓名 is empty.",
     ]
+    assert lines[4].startswith("Moved out: 张小明 of household 010001 (ID number 330")
     created = Villager.objects.get(name="张一")
     assert created.history.get().history_user == world.village_admin
 
@@ -609,8 +614,9 @@ def test_command_dry_run_creates_nothing(tmp_path):
     assert lines[:3] == [
         "The village 新村 in the township 新镇 would be created.",
         "Dry run: nothing was saved.",
-        "Villagers created: 1, updated: 0, unchanged: 0. Rows rejected: 0.",
+        "Villagers created: 1, updated: 0, moved: 0, unchanged: 0, moved out: 0. Rows rejected: 0.",
     ]
+    assert lines[4] == "Row 4 (张一): New villager."
     assert not Village.objects.filter(name="新村").exists()
     assert not Township.objects.filter(name="新镇").exists()
     assert Villager.objects.count() == 0
@@ -641,7 +647,9 @@ def test_command_ambiguous_village_needs_township(tmp_path, world):
         "More than one village is named 群英村. Give its township with --township."
     )
     lines = run_command(path, "--village", "群英村", "--township", "益农镇")
-    assert lines[0] == "Villagers created: 1, updated: 0, unchanged: 0. Rows rejected: 0."
+    assert lines[0] == (
+        "Villagers created: 1, updated: 0, moved: 0, unchanged: 0, moved out: 3. Rows rejected: 0."
+    )
     assert villagers_of(world.village_a).filter(name="张一").exists()
 
 

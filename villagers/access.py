@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from .models import User, Village
+from .models import User, Village, Villager
 
 
 def villages_for(user: User) -> QuerySet[Village]:
@@ -23,3 +23,15 @@ def can_act_in_village(user: User, village_id: int) -> bool:
     if not user.is_active or not user.is_staff:
         return False
     return user.is_superuser or user.village_id == village_id
+
+
+def can_see_full_phone(user: User, villager: Villager) -> bool:
+    """Return whether ``user`` may see the villager's whole phone number to call them.
+
+    The village party secretary (through the ``view_full_phone`` permission)
+    and the secretary of the villager's own district may. Other users get the
+    masked number. The caller must already have scoped ``villager`` to the user's villages.
+    """
+    if user.has_perm("villagers.view_full_phone"):
+        return True
+    return villager.household.district.secretary_id == user.pk

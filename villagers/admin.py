@@ -3,9 +3,20 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from .admin_scoping import VillageScopedAdmin
+from .access import can_see_full_phone
+from .admin_roster import RosterAdminMixin
+from .admin_scoping import ReadOnlyAdmin, VillageScopedAdmin
 from .identity import mask_phone
-from .models import District, Household, Township, User, Village, Villager
+from .models import (
+    District,
+    Household,
+    RosterExport,
+    Township,
+    User,
+    Village,
+    Villager,
+    VillagerMove,
+)
 
 admin.site.site_header = _("Energy Points administration")
 admin.site.site_title = _("Energy Points")
@@ -50,8 +61,31 @@ class HouseholdAdmin(VillageScopedAdmin):
     list_select_related = ("district",)
 
 
+class VillagerMoveInline(admin.TabularInline):
+    model = VillagerMove
+    fields = (
+        "moved_on",
+        "kind",
+        "from_household",
+        "to_household",
+        "from_district",
+        "to_district",
+        "recorded_by",
+        "source",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Villager)
-class VillagerAdmin(VillageScopedAdmin):
+class VillagerAdmin(RosterAdminMixin, VillageScopedAdmin):
     village_path = "household__village"
     list_display = (
         "name",
@@ -66,13 +100,15 @@ class VillagerAdmin(VillageScopedAdmin):
     )
     list_filter = ("status", "population_type", "sex", "is_party_member", "household__district")
     search_fields = ("name", "household__number")
-    list_select_related = ("household",)
+    list_select_related = ("household__district",)
     autocomplete_fields = ("household",)
-    readonly_fields = ("id_number_masked",)
+    readonly_fields = ("id_number_masked", "moved_out_on")
     exclude = ("phone", "user")
+    inlines = [VillagerMoveInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("household")
+        # The phone column reads the district's secretary of each row.
+        return super().get_queryset(request).select_related("household__district")
 
     def get_search_results(self, request, queryset, search_term):
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
@@ -82,6 +118,32 @@ class VillagerAdmin(VillageScopedAdmin):
             queryset = queryset.filter(status=Villager.Status.ACTIVE)
         return queryset, may_have_duplicates
 
+    def get_list_display(self, request):
+        # The phone column depends on who looks, so it is built per request.
+        columns = list(super().get_list_display(request))
+        columns[columns.index("masked_phone")] = phone_column(request.user)
+        return columns
+
     @admin.display(description=_("phone"))
     def masked_phone(self, villager: Villager) -> str:
         return mask_phone(villager.phone) if villager.phone else ""
+
+
+def phone_column(user: User):
+    """Return a list column showing phones in full to those who call villagers, masked to others."""
+
+    @admin.display(description=_("phone"))
+    def phone(villager: Villager) -> str:
+        if not villager.phone:
+            return ""
+        if can_see_full_phone(user, villager):
+            return villager.phone
+        return mask_phone(villager.phone)
+
+    return phone
+
+
+@admin.register(RosterExport)
+class RosterExportAdmin(ReadOnlyAdmin, VillageScopedAdmin):
+    list_display = ("exported_at", "village", "exported_by", "unmasked", "reason", "row_count")
+    list_filter = ("unmasked", "village")

@@ -5,13 +5,19 @@ YYYYMMDD, a 3-digit sequence whose last digit is odd for men and even for
 women, and a check character computed with ISO 7064 MOD 11-2.
 """
 
+import base64
 import hashlib
 import hmac
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from functools import cache, cached_property
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.utils.translation import gettext as _
 
@@ -34,7 +40,7 @@ class IdNumber:
     def masked(self) -> str:
         return mask_id_number(self.value)
 
-    @property
+    @cached_property
     def digest(self) -> str:
         return id_number_digest(self.value)
 
@@ -85,3 +91,46 @@ def id_number_digest(value: str) -> str:
     key = settings.PERSONAL_DATA_KEY.encode()
     normalised = unicodedata.normalize("NFKC", value).strip().upper()
     return hmac.new(key, normalised.encode(), hashlib.sha256).hexdigest()
+
+
+# Full ID numbers at rest.
+#
+# The digest above finds people, but an authorised unmasked export needs the
+# number back, so it is also stored encrypted with AES-256-GCM (authenticated,
+# so a tampered value fails to decrypt instead of decrypting to a wrong
+# number). The key is derived with HKDF-SHA256 from PERSONAL_DATA_KEY, which
+# lives in the environment and never in the database: a dump alone reveals
+# nothing. One setting keeps deployment simple; HKDF's info label makes the
+# encryption key independent of the HMAC key used for digests, so neither
+# use weakens the other. Each value has its own random 96-bit nonce, stored in
+# front of the ciphertext, and the villager's digest is bound in as associated
+# data so a ciphertext copied onto another villager's row does not decrypt.
+_ENCRYPTION_INFO = b"nengliangbang villager id number v1"
+_NONCE_BYTES = 12
+
+
+def _encryption_key() -> bytes:
+    return _derive_key(settings.PERSONAL_DATA_KEY)
+
+
+@cache
+def _derive_key(personal_data_key: str) -> bytes:
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_ENCRYPTION_INFO)
+    return hkdf.derive(personal_data_key.encode())
+
+
+def encrypt_id_number(value: str, *, digest: str) -> str:
+    """Encrypt a normalised ID number and return it as URL-safe base64 text."""
+    nonce = os.urandom(_NONCE_BYTES)
+    ciphertext = AESGCM(_encryption_key()).encrypt(nonce, value.encode(), digest.encode())
+    return base64.urlsafe_b64encode(nonce + ciphertext).decode()
+
+
+def decrypt_id_number(token: str, *, digest: str) -> str:
+    """Decrypt what ``encrypt_id_number`` returned.
+
+    Raises cryptography's InvalidTag when the key, the digest or the token is wrong.
+    """
+    raw = base64.urlsafe_b64decode(token.encode())
+    nonce, ciphertext = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
+    return AESGCM(_encryption_key()).decrypt(nonce, ciphertext, digest.encode()).decode()

@@ -1,8 +1,11 @@
+import uuid
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -127,6 +130,17 @@ class Village(models.Model):
         validators=[validate_matter_limit],
         help_text=_("Days, then hours:minutes:seconds, such as 1:00:00 for one hour."),
     )
+    # Which population types take part in the points scheme; read through
+    # Villager.objects.taking_part() and Villager.takes_part_in_points.
+    points_for_registered = models.BooleanField(
+        _("registered residents take part in points"), default=True
+    )
+    points_for_new_residents = models.BooleanField(
+        _("new residents take part in points"), default=True
+    )
+    points_for_employees = models.BooleanField(
+        _("company employees take part in points"), default=True
+    )
 
     history = HistoricalRecords()
 
@@ -152,6 +166,15 @@ class Village(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def population_types_in_points(self) -> list[str]:
+        """Return the ``Villager.PopulationType`` values that take part in the points scheme."""
+        flags = {
+            Villager.PopulationType.REGISTERED: self.points_for_registered,
+            Villager.PopulationType.NEW_RESIDENT: self.points_for_new_residents,
+            Villager.PopulationType.EMPLOYEE: self.points_for_employees,
+        }
+        return [population_type for population_type, taking_part in flags.items() if taking_part]
 
 
 class District(models.Model):
@@ -213,16 +236,43 @@ class Household(models.Model):
         return self.number
 
 
+class VillagerQuerySet(models.QuerySet):
+    def taking_part(self) -> "VillagerQuerySet":
+        """Filter to active villagers whose population type takes part in their village's points."""
+        by_type = (
+            Q(
+                population_type=Villager.PopulationType.REGISTERED,
+                household__village__points_for_registered=True,
+            )
+            | Q(
+                population_type=Villager.PopulationType.NEW_RESIDENT,
+                household__village__points_for_new_residents=True,
+            )
+            | Q(
+                population_type=Villager.PopulationType.EMPLOYEE,
+                household__village__points_for_employees=True,
+            )
+        )
+        return self.filter(by_type, status=Villager.Status.ACTIVE)
+
+
 class Villager(models.Model):
     """A person on the village roster.
 
-    The full ID number is not stored. ``id_number_digest`` is an HMAC-SHA256 of
-    it under ``settings.PERSONAL_DATA_KEY``. The digest finds a person again on
-    re-import and enforces one person per number, yet without the key a leaked
-    database dump does not give back the full number. A plain hash would not do,
-    because the ID number space (area, birth date, sequence) is small enough to
-    enumerate. The dump does contain ``id_number_masked`` (first 6 and last 4
-    characters, as staff screens show it) and the birth date.
+    ``id_number_digest`` is an HMAC-SHA256 of the ID number under
+    ``settings.PERSONAL_DATA_KEY``. The digest finds a person again on re-import
+    and enforces one person per number. A plain hash would not do, because the
+    ID number space (area, birth date, sequence) is small enough to enumerate.
+    ``id_number_encrypted`` holds the full number under AES-GCM with a key
+    derived from the same setting (see ``villagers.identity``), so only an
+    unmasked export, which needs the key, gives the number back. A leaked
+    database dump holds neither key, so it contains ``id_number_masked`` (first
+    6 and last 4 characters, as staff screens show it) and the birth date, but
+    not the full number.
+
+    ``phone`` is stored in clear as the 11 normalised digits, with an index:
+    village staff call villagers, so the application must show the full number
+    to them, and a later phone login looks villagers up by it.
     """
 
     class Sex(models.TextChoices):
@@ -248,6 +298,7 @@ class Villager(models.Model):
     birth_date = models.DateField(_("birth date"))
     id_number_digest = models.CharField(_("ID number digest"), max_length=64, editable=False)
     id_number_masked = models.CharField(_("ID number"), max_length=18, editable=False)
+    id_number_encrypted = models.TextField(_("encrypted ID number"), blank=True, editable=False)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     ethnicity = models.CharField(_("ethnic group"), max_length=16, blank=True)
     political_status = models.CharField(_("political status"), max_length=16, blank=True)
@@ -262,6 +313,7 @@ class Villager(models.Model):
         choices=PopulationType.choices,
         default=PopulationType.REGISTERED,
     )
+    moved_out_on = models.DateField(_("moved out on"), null=True, blank=True)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         verbose_name=_("login"),
@@ -271,7 +323,8 @@ class Villager(models.Model):
         related_name="villager",
     )
 
-    history = HistoricalRecords(excluded_fields=["id_number_digest"])
+    objects = VillagerQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["id_number_digest", "id_number_encrypted"])
 
     class Meta:
         verbose_name = _("villager")
@@ -279,6 +332,15 @@ class Villager(models.Model):
         ordering = ["household__number", "id"]
         constraints = [
             models.UniqueConstraint(fields=["id_number_digest"], name="villager_id_number_unique"),
+        ]
+        indexes = [
+            # Looking a villager up by phone number, for a phone login.
+            models.Index(fields=["phone"], name="villager_phone_idx"),
+        ]
+        permissions = [
+            ("import_roster", _("Can import and export the village roster")),
+            ("view_full_personal_data", _("Can export full ID numbers and phone numbers")),
+            ("view_full_phone", _("Can see villagers' full phone numbers")),
         ]
 
     def __str__(self) -> str:
@@ -289,6 +351,179 @@ class Villager(models.Model):
     def is_head(self) -> bool:
         return self.relation_to_head == HEAD_RELATION
 
+    @property
+    def takes_part_in_points(self) -> bool:
+        """Whether the villager is active and of a population type the village scores."""
+        village = self.household.village
+        return (
+            self.status == self.Status.ACTIVE
+            and self.population_type in village.population_types_in_points()
+        )
+
+
+class VillagerMove(models.Model):
+    """A change of a villager's household or district, or a move out, with its date.
+
+    Roster imports write one row per change. The villager row stays (never
+    deleted), so ledger entries keep pointing at the person. Households and
+    districts are copied by name as well, so the record stays readable after
+    a household is renumbered.
+    """
+
+    class Kind(models.TextChoices):
+        HOUSEHOLD = "household", _("Moved to another household")
+        DISTRICT = "district", _("Moved to another district")
+        MOVED_OUT = "moved_out", _("Moved out")
+        RETURNED = "returned", _("Back on the roster")
+
+    villager = models.ForeignKey(
+        Villager, verbose_name=_("villager"), on_delete=models.PROTECT, related_name="moves"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    moved_on = models.DateField(_("date"))
+    from_household = models.CharField(_("from household"), max_length=32, blank=True)
+    to_household = models.CharField(_("to household"), max_length=32, blank=True)
+    from_district = models.CharField(_("from district"), max_length=64, blank=True)
+    to_district = models.CharField(_("to district"), max_length=64, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+    source = models.CharField(_("source"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("villager move")
+        verbose_name_plural = _("villager moves")
+        ordering = ["villager", "moved_on", "id"]
+        indexes = [
+            # A villager's moves, listed on the villager's admin page.
+            models.Index(fields=["villager", "moved_on"], name="villagermove_villager_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.villager_id} {self.kind} {self.moved_on}"
+
+
+class RosterExport(models.Model):
+    """A log entry of one roster export: its author, time and, for full numbers, the reason.
+
+    The exported data itself is not stored.
+    """
+
+    village = models.ForeignKey(
+        Village, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+    )
+    exported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("exported by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    exported_at = models.DateTimeField(_("exported at"))
+    unmasked = models.BooleanField(_("full ID and phone numbers"))
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    row_count = models.PositiveIntegerField(_("rows"))
+
+    class Meta:
+        verbose_name = _("roster export")
+        verbose_name_plural = _("roster exports")
+        ordering = ["-exported_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(unmasked=False) | ~Q(reason=""),
+                name="rosterexport_unmasked_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.village_id} {self.exported_at:%Y-%m-%d %H:%M}"
+
 
 # The roster's word for the household head in the 与户主关系 column.
 HEAD_RELATION = "户主"
+
+
+class PrivateStorage(FileSystemStorage):
+    """Files under settings.PRIVATE_FILES_ROOT, which no URL serves.
+
+    The folder is read from the settings on each use, not once at start-up,
+    so tests that point the setting at a temporary folder take effect.
+    """
+
+    @property  # type: ignore[override]
+    def base_location(self) -> str:
+        return str(settings.PRIVATE_FILES_ROOT)
+
+    @property  # type: ignore[override]
+    def location(self) -> str:
+        return str(Path(settings.PRIVATE_FILES_ROOT).resolve())
+
+
+def private_storage() -> FileSystemStorage:
+    """Return the storage for files that only permission-checked code reads."""
+    return PrivateStorage()
+
+
+def roster_upload_path(instance: "RosterUpload", filename: str) -> str:
+    # A random name: the user's file name is kept in ``file_name`` only.
+    suffix = Path(filename).suffix.lower()[:8]
+    return f"rosters/{uuid.uuid4().hex}{suffix}"
+
+
+class RosterUpload(models.Model):
+    """A roster uploaded in the admin, from its preview through to its import.
+
+    The file stays in private storage between the preview and the import, and
+    ``token`` lets exactly one confirmation through (a double click or a
+    reloaded page finds the state already moved on).
+    """
+
+    class State(models.TextChoices):
+        CHECKING = "checking", _("Checking")
+        CHECKED = "checked", _("Checked, waiting for confirmation")
+        QUEUED = "queued", _("Queued for import")
+        IMPORTING = "importing", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Failed")
+
+    village = models.ForeignKey(
+        Village, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"))
+    file = models.FileField(_("file"), upload_to=roster_upload_path, storage=private_storage)
+    file_name = models.CharField(_("file name"), max_length=200)
+    token = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices)
+    rows_read = models.PositiveIntegerField(_("rows read"), default=0)
+    rows_total = models.PositiveIntegerField(_("rows in the file"), null=True, blank=True)
+    # The report of the preview and, once imported, of the import: counts,
+    # one [row, name, status, detail] list per row and the moved-out villagers.
+    preview = models.JSONField(_("preview"), null=True, blank=True)
+    result = models.JSONField(_("result"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("roster upload")
+        verbose_name_plural = _("roster uploads")
+        ordering = ["-uploaded_at"]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    @property
+    def is_running(self) -> bool:
+        return self.state in (self.State.CHECKING, self.State.QUEUED, self.State.IMPORTING)

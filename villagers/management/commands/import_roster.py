@@ -1,3 +1,4 @@
+from datetime import date
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -6,17 +7,22 @@ from django.utils.translation import gettext as _
 
 from villagers.history import set_history_user
 from villagers.models import Township, User, Village
-from villagers.roster import RosterFileError, RosterReport, roster_import
+from villagers.roster import RosterFileError, RosterReport, RowOutcome, RowStatus, roster_import
 
 
 class Command(BaseCommand):
     help = (
-        "Import a village roster (花名册) from an .xlsx file: create or update its districts, "
-        "households and villagers, and list the rows that were rejected."
+        "Import a village roster (花名册) from an .xlsx or .csv file: create or update its "
+        "districts, households and villagers, mark villagers missing from the file as moved "
+        "out, and list what happened to each row."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("file", type=Path, help="The roster, an .xlsx workbook.")
+        parser.add_argument(
+            "file",
+            type=Path,
+            help="The roster: an .xlsx workbook, or a .csv file in UTF-8 or GBK.",
+        )
         parser.add_argument("--village", required=True, help="Name of the village to import into.")
         parser.add_argument(
             "--township",
@@ -30,7 +36,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run",
             action="store_true",
-            help="Check the file and print what would change, without saving anything.",
+            help="Check the file and print what would happen to each row, without saving anything.",
+        )
+        parser.add_argument(
+            "--date",
+            type=date.fromisoformat,
+            help="Date of the moves and move-outs the import records, as YYYY-MM-DD. "
+            "Default: today.",
         )
 
     def handle(self, *args, file: Path, village: str, township: str | None, **options):
@@ -39,7 +51,13 @@ class Command(BaseCommand):
         with transaction.atomic():
             village_row = self._village(village, township, actor, dry_run)
             try:
-                report = roster_import(path=file, village=village_row, actor=actor, dry_run=dry_run)
+                report = roster_import(
+                    path=file,
+                    village=village_row,
+                    actor=actor,
+                    dry_run=dry_run,
+                    effective_date=options["date"],
+                )
             except RosterFileError as error:
                 raise CommandError(
                     _("The roster %(file)s could not be imported. %(problem)s")
@@ -48,7 +66,7 @@ class Command(BaseCommand):
             if dry_run:
                 # Also drops a township and village created above.
                 transaction.set_rollback(True)
-        self._print_report(report)
+        self._print_report(report, every_row=dry_run or options["verbosity"] > 1)
 
     def _actor(self, username: str | None) -> User | None:
         if username is None:
@@ -98,18 +116,20 @@ class Command(BaseCommand):
         self.stdout.write(message % {"village": name, "township": township_name})
         return village
 
-    def _print_report(self, report: RosterReport) -> None:
+    def _print_report(self, report: RosterReport, *, every_row: bool) -> None:
         if report.dry_run:
             self.stdout.write(_("Dry run: nothing was saved."))
         self.stdout.write(
             _(
-                "Villagers created: %(created)s, updated: %(updated)s, "
-                "unchanged: %(unchanged)s. Rows rejected: %(rejected)s."
+                "Villagers created: %(created)s, updated: %(updated)s, moved: %(moved)s, "
+                "unchanged: %(unchanged)s, moved out: %(moved_out)s. Rows rejected: %(rejected)s."
             )
             % {
                 "created": report.created,
                 "updated": report.updated,
+                "moved": report.moved,
                 "unchanged": report.unchanged,
+                "moved_out": len(report.moved_out),
                 "rejected": len(report.rejected),
             }
         )
@@ -124,12 +144,38 @@ class Command(BaseCommand):
                 "districts": report.districts_created,
             }
         )
-        for error in report.rejected:
-            values = {"row": error.row_number, "name": error.name, "message": error.message}
-            if error.name:
-                # Translators: one rejected roster row, as 第 %(row)s 行（%(name)s）：%(message)s
-                line = _("Row %(row)s (%(name)s): %(message)s") % values
-            else:
-                # Translators: a rejected roster row whose name cell is empty.
-                line = _("Row %(row)s: %(message)s") % values
-            self.stdout.write(line)
+        for outcome in report.rows:
+            if every_row or outcome.status in (RowStatus.REJECTED, RowStatus.MOVED):
+                self.stdout.write(row_line(outcome))
+        for person in report.moved_out:
+            self.stdout.write(
+                _(
+                    "Moved out: %(name)s of household %(household)s (ID number %(id_number)s) "
+                    "is not in the file."
+                )
+                % {
+                    "name": person.name,
+                    "household": person.household_number,
+                    "id_number": person.id_number_masked,
+                }
+            )
+
+
+def row_line(outcome: RowOutcome) -> str:
+    """Return one row's outcome as 第 N 行（姓名）：what happened."""
+    if outcome.status == RowStatus.NEW:
+        message = _("New villager.")
+    elif outcome.status == RowStatus.UPDATED:
+        message = _("Updated: %(fields)s.") % {"fields": outcome.detail}
+    elif outcome.status == RowStatus.MOVED:
+        message = _("Moved. %(detail)s") % {"detail": outcome.detail}
+    elif outcome.status == RowStatus.UNCHANGED:
+        message = _("Unchanged.")
+    else:
+        message = outcome.detail
+    values = {"row": outcome.row_number, "name": outcome.name, "message": message}
+    if outcome.name:
+        # Translators: one roster row, as 第 %(row)s 行（%(name)s）：%(message)s
+        return _("Row %(row)s (%(name)s): %(message)s") % values
+    # Translators: a roster row whose name cell is empty.
+    return _("Row %(row)s: %(message)s") % values

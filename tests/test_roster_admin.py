@@ -1,0 +1,224 @@
+"""The admin's roster upload: preview, confirm once, progress, access by role, Celery worker."""
+
+import os
+import shutil
+
+import pytest
+from django.urls import reverse
+
+from villagers.models import RosterUpload, Villager
+from villagers.roster import uploads
+
+from . import test_celery_worker as celery_tests
+from .celery_helpers import wait_until
+from .test_roster_import import SAMPLE_ROSTER, person, write_roster
+
+# The worker fixtures, under their own names so pytest finds them in this module.
+redis_db = celery_tests.redis_db
+start_celery = celery_tests.start_celery
+
+
+@pytest.fixture(autouse=True)
+def private_files(settings, tmp_path):
+    settings.PRIVATE_FILES_ROOT = tmp_path / "private"
+    return settings.PRIVATE_FILES_ROOT
+
+
+def upload(client, path, village):
+    with path.open("rb") as handle:
+        return client.post(
+            reverse("admin:villagers_roster_upload"), {"village": village.pk, "file": handle}
+        )
+
+
+def small_roster(tmp_path):
+    rows = [
+        person("张一", "090009"),
+        person("李二", "090009", "配偶", male=False),
+        person("王三", "090009", "子", 联系电话="12"),
+    ]
+    return write_roster(tmp_path / "roster.xlsx", rows)
+
+
+@pytest.mark.django_db
+def test_upload_previews_without_writing(client, world, tmp_path):
+    client.force_login(world.village_admin)
+
+    response = upload(client, small_roster(tmp_path), world.village_a)
+
+    roster_upload = RosterUpload.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse(
+        "admin:villagers_roster_upload_detail", args=[roster_upload.pk]
+    )
+    assert roster_upload.state == RosterUpload.State.CHECKED
+    assert roster_upload.preview["counts"]["created"] == 2
+    assert roster_upload.preview["counts"]["rejected"] == 1
+    assert roster_upload.preview["counts"]["moved_out"] == 3
+    assert not Villager.objects.filter(name="张一").exists()
+    page = client.get(response["Location"])
+    content = page.content.decode()
+    assert "第 6 行" not in content  # rows are listed in the table, not as sentences
+    assert [row[1] for row in page.context["rows"]] == ["张一", "李二", "王三"]
+    assert page.context["rows"][2][4].startswith("联系电话“12”既不是")
+    assert 'name="token"' in content
+    assert 'http-equiv="refresh"' not in content
+
+
+@pytest.mark.django_db
+def test_confirm_imports_once(client, world, tmp_path, django_capture_on_commit_callbacks):
+    client.force_login(world.village_admin)
+    upload(client, small_roster(tmp_path), world.village_a)
+    roster_upload = RosterUpload.objects.get()
+    detail = reverse("admin:villagers_roster_upload_detail", args=[roster_upload.pk])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = client.post(detail, {"token": str(roster_upload.token)})
+        second = client.post(detail, {"token": str(roster_upload.token)}, follow=True)
+
+    assert first.status_code == 302
+    roster_upload.refresh_from_db()
+    assert roster_upload.state == RosterUpload.State.DONE
+    assert roster_upload.result["counts"]["created"] == 2
+    assert Villager.objects.filter(name="张一").count() == 1
+    assert Villager.objects.get(name="张一").history.get().history_user == world.village_admin
+    assert [str(message) for message in second.context["messages"]] == ["这份花名册已经确认过了。"]
+    assert not roster_upload.file.storage.exists(roster_upload.file.name)
+
+
+@pytest.mark.django_db
+def test_confirm_with_wrong_token_refused(client, world, tmp_path):
+    client.force_login(world.village_admin)
+    upload(client, small_roster(tmp_path), world.village_a)
+    roster_upload = RosterUpload.objects.get()
+
+    client.post(
+        reverse("admin:villagers_roster_upload_detail", args=[roster_upload.pk]),
+        {"token": "00000000-0000-0000-0000-000000000000"},
+    )
+
+    roster_upload.refresh_from_db()
+    assert roster_upload.state == RosterUpload.State.CHECKED
+    assert not Villager.objects.filter(name="张一").exists()
+
+
+@pytest.mark.django_db
+def test_unreadable_upload_fails_with_message(client, world, tmp_path):
+    client.force_login(world.village_admin)
+    path = tmp_path / "roster.xlsx"
+    path.write_bytes(b"not a workbook")
+
+    response = upload(client, path, world.village_a)
+
+    roster_upload = RosterUpload.objects.get()
+    assert roster_upload.state == RosterUpload.State.FAILED
+    page = client.get(response["Location"]).content.decode()
+    message = "文件不是 .xlsx 工作簿，或已损坏。请用 Excel 或 WPS 打开后另存为 .xlsx。"
+    assert roster_upload.error == message
+    assert message in page
+
+
+@pytest.mark.django_db
+def test_preview_paginated_and_filtered(client, world):
+    client.force_login(world.village_admin)
+    upload(client, SAMPLE_ROSTER, world.village_a)
+    roster_upload = RosterUpload.objects.get()
+    detail = reverse("admin:villagers_roster_upload_detail", args=[roster_upload.pk])
+
+    first_page = client.get(detail)
+    last_new = client.get(detail, {"status": "new", "page": 21})
+
+    assert first_page.context["counts"]["created"] == 2033
+    assert len(first_page.context["rows"]) == 100
+    assert first_page.context["page"].paginator.num_pages == 21
+    assert len(last_new.context["rows"]) == 33
+    assert {row[3] for row in last_new.context["rows"]} == {"new"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("persona", "status"), [("secretary_a1", 403), ("recorder", 403)])
+def test_upload_refused_without_permission(client, world, persona, status):
+    client.force_login(getattr(world, persona))
+
+    response = client.get(reverse("admin:villagers_roster_upload"))
+
+    assert response.status_code == status
+
+
+@pytest.mark.django_db
+def test_other_village_upload_hidden(client, world, tmp_path):
+    client.force_login(world.village_admin)
+    upload(client, small_roster(tmp_path), world.village_a)
+    roster_upload = RosterUpload.objects.get()
+    client.force_login(world.outsider)
+
+    detail = reverse("admin:villagers_roster_upload_detail", args=[roster_upload.pk])
+    page = client.get(detail)
+    confirm = client.post(detail, {"token": str(roster_upload.token)})
+
+    assert page.status_code == 404
+    assert confirm.status_code == 404
+    roster_upload.refresh_from_db()
+    assert roster_upload.state == RosterUpload.State.CHECKED
+
+
+@pytest.mark.django_db
+def test_upload_into_other_village_refused(client, world, tmp_path):
+    client.force_login(world.outsider)
+
+    response = upload(client, small_roster(tmp_path), world.village_a)
+
+    assert response.status_code == 200
+    assert "village" in response.context["form"].errors
+    assert not RosterUpload.objects.exists()
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_large_upload_runs_on_worker(client, world, tmp_path, monkeypatch, request, private_files):
+    """Every file counts as large here, so the check and the import both run on a real worker."""
+    monkeypatch.setattr(uploads, "INLINE_MAX_BYTES", 0)
+    start = request.getfixturevalue("start_celery")
+    client.force_login(world.village_admin)
+    roster = tmp_path / "large.xlsx"
+    shutil.copy(SAMPLE_ROSTER, roster)
+
+    # The check is queued; with no worker yet, the page shows it running.
+    response = upload(client, roster, world.village_a)
+    roster_upload = RosterUpload.objects.get()
+    waiting = client.get(response["Location"]).content.decode()
+    assert roster_upload.state == RosterUpload.State.CHECKING
+    assert '<meta http-equiv="refresh" content="2">' in waiting
+    assert 'id="roster-progress"' in waiting
+
+    worker = start("worker", env={"PRIVATE_FILES_ROOT": str(private_files)})
+
+    def state_is(state):
+        return lambda: RosterUpload.objects.get(pk=roster_upload.pk).state == state
+
+    wait_until(
+        state_is(RosterUpload.State.CHECKED),
+        timeout=120,
+        description="the upload is checked",
+        processes=(worker,),
+    )
+    assert Villager.objects.filter(household__village=world.village_a).count() == 3
+    roster_upload.refresh_from_db()
+    assert roster_upload.rows_total == 2033
+    client.post(response["Location"], {"token": str(roster_upload.token)})
+    wait_until(
+        state_is(RosterUpload.State.DONE),
+        timeout=180,
+        description="the upload is imported",
+        processes=(worker,),
+    )
+
+    roster_upload.refresh_from_db()
+    assert roster_upload.result["counts"]["created"] == 2033
+    assert roster_upload.result["counts"]["moved_out"] == 3
+    assert roster_upload.rows_read == 2033
+    active = Villager.objects.filter(household__village=world.village_a, status="active")
+    assert active.count() == 2033
+    assert os.listdir(private_files / "rosters") == []
+    done = client.get(response["Location"]).content.decode()
+    assert 'http-equiv="refresh"' not in done
