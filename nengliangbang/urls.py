@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("points.urls")),
     path("accounts/", include("villagers.urls")),
     path("health/", include("nengliangbang.health")),
+    path("api/", include("api.urls")),
 ]
 
 if settings.DEBUG:

@@ -38,6 +38,8 @@ PERMISSIONS: dict[str, list[str]] = {
         "patrols.handle_any_district",
         "patrols.verify_matter",
         "patrols.view_escalation",
+        "api.use_api",
+        "api.view_roster",
     ],
     DISTRICT_SECRETARY: [
         "villagers.view_district",
@@ -54,6 +56,8 @@ PERMISSIONS: dict[str, list[str]] = {
         "patrols.view_matter",
         "patrols.add_matter",
         "patrols.change_matter",
+        "api.use_api",
+        "api.view_roster",
     ],
     RECORDER: [
         "villagers.view_household",
@@ -63,6 +67,8 @@ PERMISSIONS: dict[str, list[str]] = {
         "points.view_claim",
         "points.add_claim",
         "points.view_ledgerentry",
+        "api.use_api",
+        "api.view_roster",
     ],
     APPROVER: [
         "villagers.view_household",
@@ -73,6 +79,8 @@ PERMISSIONS: dict[str, list[str]] = {
         "points.approve_claim",
         "points.view_ledgerentry",
         "points.reverse_entry",
+        "api.use_api",
+        "api.view_roster",
     ],
     TOWNSHIP_VIEWER: [
         "villagers.view_village",
@@ -82,6 +90,8 @@ PERMISSIONS: dict[str, list[str]] = {
         "points.view_ledgerentry",
         "patrols.view_matter",
         "patrols.view_patrol",
+        "api.use_api",
+        "api.view_roster",
     ],
     VILLAGER: [],
 }
