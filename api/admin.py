@@ -19,7 +19,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_select_related = ["user", "api_grant"]
     search_fields = ["token_key", "user__username", "api_grant__note"]
     fields = ["token_key", "user", "created", "expiry", "can_write", "note"]
-    readonly_fields = fields
+    readonly_fields = ["token_key", "user", "created", "expiry", "can_write", "note"]
     ordering = ["-created"]
 
     @admin.display(boolean=True, description=_("may submit claims and report matters"))

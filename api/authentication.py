@@ -51,7 +51,7 @@ def token_can_write(auth) -> bool:
     """Return whether the request's credentials allow writes.
 
     A session (``auth`` is None) writes with its user's permissions. A token
-    writes only with a grant that says so.
+    writes only with a grant whose ``can_write`` is set.
     """
     if auth is None:
         return True

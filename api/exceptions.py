@@ -76,12 +76,12 @@ def _field_messages(detail) -> dict[str, list[str]]:
                 flat.setdefault(key, []).extend(messages)
         return flat
     if isinstance(detail, list):
-        messages: list[str] = []
+        texts: list[str] = []
         nested: dict[str, list[str]] = {}
         for item in detail:
             if isinstance(item, dict):
                 nested.update(_field_messages(item))
             else:
-                messages.append(str(item))
-        return {"non_field_errors": messages, **nested} if messages else nested
+                texts.append(str(item))
+        return {"non_field_errors": texts, **nested} if texts else nested
     return {"non_field_errors": [str(detail)]}

@@ -5,6 +5,9 @@ request. A retry with the same key and body gets that response back and
 changes nothing; the same key with another body is rejected with 422. A
 request that fails stores nothing, so the client may correct it and send it
 again under the same key.
+
+NOTE: a record is deleted only when its key is sent again after
+API_IDEMPOTENCY_DAYS; keys never reused stay until a periodic cleanup exists.
 """
 
 import hashlib
@@ -25,7 +28,7 @@ from .exceptions import IdempotencyKeyReused
 from .models import IDEMPOTENCY_KEY_MAX_LENGTH, IdempotencyRecord
 
 HEADER = "Idempotency-Key"
-# Visible ASCII characters only, as in the IETF draft for this header.
+# Visible ASCII characters only, so that a key reads the same in logs and in the admin.
 _KEY_SHAPE = re.compile(r"^[\x21-\x7e]+$")
 
 # A write's outcome: the HTTP status and the JSON body to send.

@@ -8,9 +8,9 @@ IDEMPOTENCY_KEY_MAX_LENGTH = 100
 
 
 class TokenGrant(models.Model):
-    """What one API token may do beyond reading its user's villages.
+    """Write permission of one API token, beyond reading its user's villages.
 
-    A knox token without a grant row reads only. Deleting the token (its
+    A knox token without a grant row may only read. Deleting the token (its
     revocation) deletes the grant with it.
     """
 
@@ -55,7 +55,7 @@ class TokenGrant(models.Model):
 class IdempotencyRecord(models.Model):
     """The first response to a write request sent with an Idempotency-Key header.
 
-    A retry with the same key and the same body gets this response back; the
+    A retry with the same key and the same body gets this response back. The
     unique constraint lets only one of two racing requests store its result.
     """
 

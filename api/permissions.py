@@ -1,4 +1,4 @@
-"""Who may call the API, and what each endpoint needs."""
+"""Permission checks of the API: the role, the endpoint's permissions and the token's grant."""
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import SAFE_METHODS, BasePermission

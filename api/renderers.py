@@ -1,8 +1,8 @@
 """CSV and XLSX output for lists and statistics.
 
-Views build these files through ``api.exports``; the renderer classes exist so
-that content negotiation accepts ``?format=csv``, ``?format=xlsx`` and the
-``.csv`` and ``.xlsx`` suffixes, and so that the schema lists both media types.
+Views build these files through ``api.exports``. The renderer classes let
+content negotiation accept ``?format=csv``, ``?format=xlsx`` and the ``.csv``
+and ``.xlsx`` suffixes, and they make the schema list both media types.
 """
 
 from rest_framework.renderers import BaseRenderer

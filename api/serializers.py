@@ -173,7 +173,8 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
     def get_status(self, entry: LedgerEntry) -> str:
         if entry.reverses_id is not None:
             return "reversal"
-        return "reversed" if entry.is_reversed else "posted"
+        # is_reversed is annotated by api.selectors.ledger_entries.
+        return "reversed" if getattr(entry, "is_reversed", False) else "posted"
 
 
 class MatterSerializer(serializers.ModelSerializer):

@@ -1,6 +1,7 @@
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
+from rest_framework.urlpatterns import format_suffix_patterns
 
 from . import views
 
@@ -18,10 +19,9 @@ router.register("matters", views.MatterViewSet, basename="matter")
 
 app_name = "api"
 
-urlpatterns = [
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("v1/claims/", views.ClaimSubmitView.as_view(), name="claim-submit"),
+# The statistics also accept a format suffix, such as statistics/points.csv,
+# as the router's lists do.
+statistics = [
     path("v1/statistics/points/", views.PointsStatisticsView.as_view(), name="points-statistics"),
     path(
         "v1/statistics/household-ranking/",
@@ -34,5 +34,12 @@ urlpatterns = [
         name="villager-ranking",
     ),
     path("v1/statistics/on-time-rate/", views.OnTimeRateView.as_view(), name="on-time-rate"),
+]
+
+urlpatterns = [
+    path("schema/", views.EnglishSchemaView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("v1/claims/", views.ClaimSubmitView.as_view(), name="claim-submit"),
+    *format_suffix_patterns(statistics, allowed=["json", "csv", "xlsx"]),
     path("v1/", include(router.urls)),
 ]

@@ -4,10 +4,11 @@
 
 from django.db.models import QuerySet
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers, status, viewsets
 from rest_framework.generics import GenericAPIView
 from rest_framework.renderers import JSONRenderer
@@ -24,7 +25,16 @@ from villagers.models import District, Household, Township, Villager
 from . import selectors
 from . import serializers as api_serializers
 from .exports import export_response
-from .filters import LedgerEntryFilter, MatterFilter, PointsStatisticFilter
+from .filters import (
+    CategoryFilter,
+    DistrictFilter,
+    HouseholdFilter,
+    LedgerEntryFilter,
+    MatterFilter,
+    PointsStatisticFilter,
+    RuleFilter,
+    VillagerFilter,
+)
 from .idempotency import HEADER, idempotent_response
 from .schema import FORMAT_PARAMETER
 
@@ -43,7 +53,7 @@ class ApiView(GenericAPIView):
         return villages_for(self.request.user)
 
     def get_renderers(self):
-        # Writes answer in JSON only; CSV and XLSX are for reading.
+        # Writes respond in JSON only, because CSV and XLSX are for reading.
         if self.request is not None and self.request.method == "POST":
             return [JSONRenderer()]
         return super().get_renderers()
@@ -132,7 +142,7 @@ class DistrictViewSet(ScopedListViewSet):
 
     serializer_class = api_serializers.DistrictSerializer
     required_permissions = ("villagers.view_district",)
-    filterset_fields = ["village"]
+    filterset_class = DistrictFilter
     export_name = "districts"
 
     def get_queryset(self) -> QuerySet:
@@ -148,7 +158,7 @@ class CategoryViewSet(ScopedListViewSet):
 
     serializer_class = api_serializers.CategorySerializer
     required_permissions = ("points.view_category",)
-    filterset_fields = ["is_active"]
+    filterset_class = CategoryFilter
     export_name = "governance-items"
     queryset = Category.objects.order_by("position", "id")
 
@@ -158,7 +168,7 @@ class RuleViewSet(ScopedListViewSet):
 
     serializer_class = api_serializers.RuleSerializer
     required_permissions = ("points.view_rule",)
-    filterset_fields = ["category"]
+    filterset_class = RuleFilter
     export_name = "rules"
     queryset = Rule.objects.select_related("category").order_by("category__position", "id")
 
@@ -168,7 +178,7 @@ class HouseholdViewSet(ScopedListViewSet):
 
     serializer_class = api_serializers.HouseholdSerializer
     required_permissions = ("api.view_roster",)
-    filterset_fields = ["village", "district"]
+    filterset_class = HouseholdFilter
     export_name = "households"
 
     def get_queryset(self) -> QuerySet:
@@ -184,7 +194,7 @@ class VillagerViewSet(ScopedListViewSet):
 
     serializer_class = api_serializers.VillagerSerializer
     required_permissions = ("api.view_roster",)
-    filterset_fields = ["household", "status", "population_type"]
+    filterset_class = VillagerFilter
     export_name = "villagers"
 
     def get_queryset(self) -> QuerySet:
@@ -309,10 +319,10 @@ class PointsStatisticsView(ApiView):
 
     def get(self, request: Request) -> Response:
         entries = self.filter_queryset(self.get_queryset())
-        rows = (_statistic_row(row) for row in selectors.points_per_village_item_month(entries))
+        sums = selectors.points_per_village_item_month(entries)
         if self.wants_export():
-            return self.export(rows)
-        page = self.paginate_queryset(selectors.points_per_village_item_month(entries))
+            return self.export(_statistic_row(row) for row in sums.iterator(chunk_size=1000))
+        page = self.paginate_queryset(sums)
         return self.get_paginated_response([_statistic_row(row) for row in page])
 
 
@@ -411,3 +421,12 @@ class OnTimeRateView(ApiView):
         if self.wants_export():
             return self.export(rows)
         return Response(rows)
+
+
+class EnglishSchemaView(SpectacularAPIView):
+    """The OpenAPI schema, always in English whatever the request's language."""
+
+    @extend_schema(exclude=True)
+    def get(self, request, *args, **kwargs):
+        with translation.override("en"):
+            return super().get(request, *args, **kwargs)

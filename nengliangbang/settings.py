@@ -299,10 +299,11 @@ API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", default=500, minimum=1)
 # Days an Idempotency-Key is remembered; a retry after that runs the request again.
 API_IDEMPOTENCY_DAYS = env_int("API_IDEMPOTENCY_DAYS", default=7, minimum=1)
 # Knox's token model is swappable; migrations name it through this setting.
-KNOX_TOKEN_MODEL = "knox.AuthToken"
+KNOX_TOKEN_MODEL = "knox.AuthToken"  # noqa: S105 - a model name, not a secret
+# Lifetime in days of a token issued without --days.
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", default=90, minimum=1)
 REST_KNOX = {
-    # Lifetime of a token issued without --days.
-    "TOKEN_TTL": timedelta(days=env_int("API_TOKEN_DAYS", default=90, minimum=1)),
+    "TOKEN_TTL": timedelta(days=API_TOKEN_DAYS),
     "AUTH_HEADER_PREFIX": "Token",
     "AUTO_REFRESH": False,
 }
@@ -325,6 +326,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "PREPROCESSING_HOOKS": ["api.schema.drop_format_suffix_paths"],
     "ENUM_NAME_OVERRIDES": {
         "MatterStatusEnum": "patrols.models.Matter.Status",
         "SeverityEnum": "patrols.models.Matter.Severity",

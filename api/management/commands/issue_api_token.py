@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from api.services import token_issue
 from villagers.models import User
 
-# Longest lifetime a token may be issued for, in days.
+# Maximum lifetime of a token, in days.
 MAX_TOKEN_DAYS = 730
 
 
@@ -24,10 +24,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--days",
             type=int,
-            default=settings.REST_KNOX["TOKEN_TTL"].days,
+            default=settings.API_TOKEN_DAYS,
             help="Days until the token expires (default: API_TOKEN_DAYS, 90 unless set).",
         )
-        parser.add_argument("--note", default="", help="Who holds the token and for what client.")
+        parser.add_argument(
+            "--note",
+            default="",
+            help="Free text shown in the admin: who holds the token and which client uses it.",
+        )
 
     def handle(self, *args, **options):
         user = User.objects.filter(username=options["user"]).first()
