@@ -317,7 +317,7 @@ class PointsStatisticsView(ApiView):
     def get_queryset(self) -> QuerySet:
         return selectors.ledger_entries(self.villages())
 
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request, format: str | None = None) -> Response:
         entries = self.filter_queryset(self.get_queryset())
         sums = selectors.points_per_village_item_month(entries)
         if self.wants_export():
@@ -363,7 +363,7 @@ class RankingView(ApiView):
     pagination_class = None
     board = "household"
 
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request, format: str | None = None) -> Response:
         query = RankingQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         village = self.villages().filter(pk=query.validated_data["village"]).first()
@@ -403,7 +403,7 @@ class OnTimeRateView(ApiView):
     def get_queryset(self) -> QuerySet:
         return selectors.matters(self.villages())
 
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request, format: str | None = None) -> Response:
         matters = self.filter_queryset(self.get_queryset())
         rows = []
         for counts in selectors.matter_on_time_counts(matters, timezone.now()):
