@@ -86,3 +86,36 @@ def test_session_reads_within_query_limit(busy_world, django_assert_max_num_quer
     for path in read_paths(busy_world):
         with django_assert_max_num_queries(MAX_QUERIES):
             consume(client.get(with_query(path, f"page_size={page_size}")))
+
+
+# Statements of one write with an Idempotency-Key, savepoints included: token,
+# permissions, the key lookup, the service's reads and inserts with their
+# history rows, the stored response. The six-query limit holds for reads only.
+MAX_WRITE_QUERIES = 16
+# A replay reads the token, the permissions and the stored response.
+MAX_REPLAY_QUERIES = 4
+
+
+@pytest.mark.parametrize("endpoint", ["claims/", "matters/"])
+def test_writes_within_query_limit(busy_world, django_assert_max_num_queries, endpoint):
+    if endpoint == "claims/":
+        user = busy_world.recorder
+        body = {
+            "villager": busy_world.villager.pk,
+            "rule": busy_world.entry_a.rule_id,
+            "act_date": "2026-11-21",
+        }
+    else:
+        user = busy_world.secretary_a1
+        body = {"district": busy_world.district_a1.pk, "severity": "small", "title": "井盖缺失"}
+    client = client_for(token_for(user, write=True))
+
+    def send():
+        return client.post(
+            API + endpoint, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="write-1"
+        )
+
+    with django_assert_max_num_queries(MAX_WRITE_QUERIES):
+        assert send().status_code == 201
+    with django_assert_max_num_queries(MAX_REPLAY_QUERIES):
+        assert send().status_code == 201
