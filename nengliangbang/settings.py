@@ -113,10 +113,15 @@ INSTALLED_APPS = [
     "simple_history",
     "django_celery_beat",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "knox",
     "villagers",
     "points",
     "patrols",
     "notifications",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -272,9 +277,68 @@ MATTER_SWEEP_BATCH = env_int("MATTER_SWEEP_BATCH", default=500, minimum=1)
 # Dotted path of the class that sends notification texts; see notifications/sms.py.
 SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.sms.LoggingBackend")
 
+# The REST API under /api/v1/. Township clients send a knox token; the
+# project's own pages use the session cookie with its CSRF check.
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.CanUseApi"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "api.renderers.CsvRenderer",
+        "api.renderers.XlsxRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.CappedPageNumberPagination",
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttles.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api_client": env.str("API_THROTTLE_RATE", default="2000/hour")},
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# Rows per page of an API list when the client sends no page_size, and the most it may ask for.
+API_PAGE_SIZE = env_int("API_PAGE_SIZE", default=50, minimum=1)
+API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", default=500, minimum=1)
+# Days an Idempotency-Key is remembered; a retry after that runs the request again.
+API_IDEMPOTENCY_DAYS = env_int("API_IDEMPOTENCY_DAYS", default=7, minimum=1)
+# Knox's token model is swappable; migrations name it through this setting.
+KNOX_TOKEN_MODEL = "knox.AuthToken"  # noqa: S105 - a model name, not a secret
+# Lifetime in days of a token issued without --days.
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", default=90, minimum=1)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=API_TOKEN_DAYS),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Nengliangbang API",
+    "DESCRIPTION": (
+        "Read points, matters and village figures of the villages a token may see, "
+        "and submit claims and report matters from staff apps. Send the token as "
+        "`Authorization: Token <token>`. Every error has the body "
+        '`{"code": ..., "message": ..., "fields": {...}}`, with the message in the '
+        "language of the Accept-Language header (Simplified Chinese by default). "
+        "Every list and statistic is also available as CSV or XLSX through "
+        "`?format=csv` or `?format=xlsx`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "PREPROCESSING_HOOKS": ["api.schema.drop_format_suffix_paths"],
+    "ENUM_NAME_OVERRIDES": {
+        "MatterStatusEnum": "patrols.models.Matter.Status",
+        "SeverityEnum": "patrols.models.Matter.Severity",
+        "ClaimStatusEnum": "points.models.Claim.Status",
+        "VillagerStatusEnum": "villagers.models.Villager.Status",
+    },
 }
 
 SESSION_COOKIE_HTTPONLY = True

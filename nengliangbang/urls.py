@@ -11,6 +11,7 @@ urlpatterns = [
     path("health/", include("nengliangbang.health")),
     path("patrols/", include("patrols.urls")),
     path("notifications/", include("notifications.urls")),
+    path("api/", include("api.urls")),
 ]
 
 if settings.DEBUG:

@@ -54,6 +54,8 @@ PERMISSIONS: dict[str, list[str]] = {
         "patrols.add_followup",
         "patrols.change_followup",
         "patrols.view_missedmeeting",
+        "api.use_api",
+        "api.view_roster",
     ],
     DISTRICT_SECRETARY: [
         "villagers.view_district",
@@ -74,6 +76,8 @@ PERMISSIONS: dict[str, list[str]] = {
         "patrols.view_dailypatrolcheck",
         "patrols.view_meeting",
         "patrols.view_followup",
+        "api.use_api",
+        "api.view_roster",
     ],
     RECORDER: [
         "villagers.view_household",
@@ -83,6 +87,8 @@ PERMISSIONS: dict[str, list[str]] = {
         "points.view_claim",
         "points.add_claim",
         "points.view_ledgerentry",
+        "api.use_api",
+        "api.view_roster",
     ],
     APPROVER: [
         "villagers.view_household",
@@ -93,6 +99,8 @@ PERMISSIONS: dict[str, list[str]] = {
         "points.approve_claim",
         "points.view_ledgerentry",
         "points.reverse_entry",
+        "api.use_api",
+        "api.view_roster",
     ],
     TOWNSHIP_VIEWER: [
         "villagers.view_village",
@@ -104,6 +112,8 @@ PERMISSIONS: dict[str, list[str]] = {
         "patrols.view_patrol",
         "patrols.view_dailypatrolcheck",
         "patrols.view_meeting",
+        "api.use_api",
+        "api.view_roster",
     ],
     VILLAGER: [],
 }

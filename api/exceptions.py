@@ -1,0 +1,87 @@
+"""One error body for every API failure: ``{"code", "message", "fields"}``.
+
+Messages are translated into the request's language, which LocaleMiddleware
+takes from Accept-Language (Simplified Chinese when the header is missing).
+"""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
+from rest_framework.views import exception_handler
+
+
+class IdempotencyKeyReused(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "idempotency_key_reused"
+    default_detail = gettext_lazy(
+        "This Idempotency-Key was already used for a different request; "
+        "send a new key for a new request."
+    )
+
+
+class ServiceRejected(exceptions.APIException):
+    """A business rule of a service rejected the request (Django's ValidationError)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "rejected"
+
+
+def api_exception_handler(exc, context):
+    """Turn an exception into the API's error body, or return None for a server error."""
+    if isinstance(exc, DjangoValidationError):
+        exc = ServiceRejected(" ".join(exc.messages))
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, Http404):
+        # Django's message names the model and the query, which the client need not see.
+        exc = exceptions.NotFound()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+
+    request = context.get("request")
+    if request is not None:
+        # A CSV or XLSX request still gets its error as JSON.
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type
+    response.data = _error_body(exc)
+    return response
+
+
+def _error_body(exc) -> dict:
+    if isinstance(exc, exceptions.ValidationError):
+        return {
+            "code": "invalid",
+            "message": _("Some fields are invalid; see “fields” for what to correct."),
+            "fields": _field_messages(exc.detail),
+        }
+    detail = exc.detail
+    code = exc.get_codes() if hasattr(exc, "get_codes") else "error"
+    if isinstance(code, list | dict):
+        code = getattr(exc, "default_code", "error")
+    return {"code": str(code), "message": str(detail), "fields": {}}
+
+
+def _field_messages(detail) -> dict[str, list[str]]:
+    """Flatten DRF's nested error detail to field name → list of messages."""
+    if isinstance(detail, dict):
+        flat: dict[str, list[str]] = {}
+        for name, value in detail.items():
+            for inner_name, messages in _field_messages(value).items():
+                key = name if inner_name == "non_field_errors" else f"{name}.{inner_name}"
+                flat.setdefault(key, []).extend(messages)
+        return flat
+    if isinstance(detail, list):
+        texts: list[str] = []
+        nested: dict[str, list[str]] = {}
+        for item in detail:
+            if isinstance(item, dict):
+                nested.update(_field_messages(item))
+            else:
+                texts.append(str(item))
+        return {"non_field_errors": texts, **nested} if texts else nested
+    return {"non_field_errors": [str(detail)]}
