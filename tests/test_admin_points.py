@@ -1,15 +1,15 @@
 """Recording, approving and reversing points through the Chinese staff screens."""
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.urls import reverse
 
 from points.models import Balance, Claim, LedgerEntry
-from points.services import claim_approve, claim_submit
+from points.services import claim_post, claim_submit
 
-from .factories import rule
+from .factories import approve_and_post, rule
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +70,7 @@ def test_claim_form_rejects_future_date(client, world):
     assert not Claim.objects.exists()
 
 
-def test_approver_posts_claim_to_ledger(client, world):
+def test_approval_puts_claim_on_notice(client, world):
     scored_rule = rule("volunteer")
     claim = claim_submit(
         actor=world.recorder, villager=world.villager, rule=scored_rule, act_date=ACT_DATE
@@ -80,6 +80,13 @@ def test_approver_posts_claim_to_ledger(client, world):
     response = run_action(client, "claim", "approve", [claim.pk])
 
     assert response.status_code == 200
+    claim.refresh_from_db()
+    assert claim.status == Claim.Status.IN_NOTICE
+    assert claim.notice_ends_at - claim.notice_starts_at == timedelta(days=3)
+    assert not LedgerEntry.objects.exists()
+
+    claim_post(claim_id=claim.pk, now=claim.notice_ends_at)
+
     entry = LedgerEntry.objects.get()
     assert entry.claim == claim
     assert entry.points == scored_rule.points
@@ -129,7 +136,7 @@ def test_reverse_entry_adds_reversal(client, world):
     claim = claim_submit(
         actor=world.recorder, villager=world.villager, rule=scored_rule, act_date=ACT_DATE
     )
-    entry = claim_approve(actor=world.approver, claim_id=claim.pk)
+    entry = approve_and_post(actor=world.approver, claim_id=claim.pk)
     client.force_login(world.approver)
 
     run_action(client, "ledgerentry", "reverse", [entry.pk], reason="记错人")
@@ -140,7 +147,7 @@ def test_reverse_entry_adds_reversal(client, world):
     assert reversal.points == -entry.points
     original = LedgerEntry.objects.get(pk=entry.pk)
     assert original.points == entry.points
-    assert Balance.objects.get(villager=world.villager, period="all").points == 0
+    assert Balance.objects.get(villager=world.villager, period="all", account="honour").points == 0
     assert again.status_code == 200
     assert LedgerEntry.objects.count() == 2
 

@@ -13,9 +13,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from playwright.sync_api import expect, sync_playwright
 
-from points.services import claim_approve, claim_submit
+from points.services import claim_submit
 
-from .factories import rule
+from .factories import approve_and_post, rule
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -66,7 +66,7 @@ def points(world):
             rule=rule("volunteer", value),
             act_date=timezone.localdate(),
         )
-        claim_approve(actor=world.approver, claim_id=claim.pk)
+        approve_and_post(actor=world.approver, claim_id=claim.pk)
     return world
 
 
