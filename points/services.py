@@ -61,28 +61,28 @@ def policy_for(village_id: int) -> PointsPolicy:
 
 def rule_version_on(rule: Rule, day: date) -> Rule | None:
     """Return the version of ``rule`` (any version of it) that applies on ``day``."""
-    first = rule
-    while first.previous_id is not None:
-        first = Rule.objects.get(pk=first.previous_id)
-    version: Rule | None = first
-    while version is not None:
+    for version in rule_lineage(rule):
         if version.applies_on(day):
             return version
-        version = Rule.objects.filter(previous=version).first()
     return None
 
 
 def rule_lineage_ids(rule: Rule) -> list[int]:
     """Return the ids of every version of ``rule``, oldest first."""
-    first = rule
+    return [version.pk for version in rule_lineage(rule)]
+
+
+def rule_lineage(rule: Rule) -> list[Rule]:
+    """Return every version of ``rule`` as stored now, oldest first."""
+    first = Rule.objects.select_related("category").get(pk=rule.pk)
     while first.previous_id is not None:
-        first = Rule.objects.get(pk=first.previous_id)
-    ids = []
+        first = Rule.objects.select_related("category").get(pk=first.previous_id)
+    versions = []
     version: Rule | None = first
     while version is not None:
-        ids.append(version.pk)
-        version = Rule.objects.filter(previous=version).first()
-    return ids
+        versions.append(version)
+        version = Rule.objects.select_related("category").filter(previous=version).first()
+    return versions
 
 
 @transaction.atomic
@@ -857,16 +857,18 @@ RECONCILE_LOG_LIMIT = 20
 def balances_reconcile(*, now: datetime) -> ReconciliationRun:
     """Compare every stored balance with the sum of its entries and record the differences.
 
-    Both sides are read in one REPEATABLE READ snapshot on PostgreSQL, so
-    entries posted while the check runs cannot show up as differences. A
-    balance row that should exist but does not counts as a difference too.
+    Both sides are read in one REPEATABLE READ snapshot on PostgreSQL when
+    this is the outermost transaction (as in the nightly task), so entries
+    posted while the check runs cannot show up as differences. A balance row
+    that should exist but does not counts as a difference too.
 
     NOTE: the expected sums are built in memory, one small tuple per account
     and period; that suits a township's ledger (about a hundred thousand
     entries) and should move to SQL aggregation if it grows far past that.
     """
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        outermost = len(connection.atomic_blocks) == 1
+        if connection.vendor == "postgresql" and outermost:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         expected = _expected_balances()
