@@ -153,7 +153,7 @@ def claim_photo_path(instance, filename: str) -> str:
 class Claim(models.Model):
     """Points recorded for a villager, on their way to the ledger.
 
-    A claim is submitted, approved (by two approvers when its rule asks for
+    A claim is submitted, approved (by two approvers when its rule requires
     it) or rejected, then shown on the public notice board (公示) for the days
     the village sets. A scheduled task posts it when the notice ends with no
     open objection. ``submission_key`` comes from the form or batch that
@@ -268,9 +268,9 @@ class LedgerEntry(models.Model):
     category is renamed later. On PostgreSQL, triggers refuse UPDATE, DELETE
     and TRUNCATE on the table as well (migration 0007).
 
-    Awards and their reversals count in the honour account and the
-    redeemable account; a yearly reset and a redemption count in the
-    redeemable account only, and have no rule.
+    Awards and their reversals count in the honour account and in the
+    redeemable account. A yearly reset or a redemption counts in the
+    redeemable account only and has no rule.
     """
 
     class Kind(models.TextChoices):
@@ -384,7 +384,7 @@ class LedgerEntry(models.Model):
                 | ~Q(kind="reversal") & Q(reverses__isnull=True),
                 name="ledger_reversal_names_original",
             ),
-            # Only the scheduled yearly reset is posted by nobody in person.
+            # Only the scheduled yearly reset has no recording or approving user.
             models.CheckConstraint(
                 condition=Q(kind="year_reset")
                 | Q(recorded_by__isnull=False, approved_by__isnull=False),

@@ -89,7 +89,7 @@ def rule_lineage(rule: Rule) -> list[Rule]:
 def rule_revise(*, actor: User, rule_id: int, valid_from: date, changes: dict) -> Rule:
     """Close the latest version of a rule the day before ``valid_from`` and start a new one.
 
-    ``changes`` holds the fields that differ in the new version (points, caps,
+    ``changes`` contains the fields that differ in the new version (points, caps,
     photo, second approver threshold, note). Entries and claims keep the
     version they were scored under.
     """
@@ -260,7 +260,7 @@ def claim_batch_submit(
     """Record one rule for many villagers at once, all or none.
 
     Each villager's claim gets a key derived from ``batch_key``, so sending the
-    batch again records nobody twice. Every refusal is collected and raised
+    batch again records no villager twice. Every refusal is collected and raised
     together, naming each villager, and nothing is saved.
     """
     villagers = list(villagers)
@@ -408,9 +408,9 @@ def claims_post_due(*, now: datetime, limit: int = POST_BATCH_LIMIT) -> list[int
         try:
             entry = claim_post(claim_id=claim_id, now=now)
         except ValidationError:
-            # NOTE: a claim that fails here (e.g. its villager left the
-            # village) stays on notice and is retried each run; staff see it
-            # in the claims list and must reject or fix it.
+            # NOTE: a claim that raises here stays on notice and is retried
+            # on every run, logging the error each time. No state marks it
+            # as failing yet, so staff learn of it only from the log.
             logger.exception("claim %s could not be posted", claim_id)
             continue
         if entry is not None:
@@ -863,8 +863,8 @@ def balances_reconcile(*, now: datetime) -> ReconciliationRun:
     that should exist but does not counts as a difference too.
 
     NOTE: the expected sums are built in memory, one small tuple per account
-    and period; that suits a township's ledger (about a hundred thousand
-    entries) and should move to SQL aggregation if it grows far past that.
+    and period. By estimate that suits a township's ledger of some hundred
+    thousand entries, and it should move to SQL aggregation beyond that.
     """
     with transaction.atomic():
         outermost = len(connection.atomic_blocks) == 1

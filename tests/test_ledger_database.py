@@ -26,7 +26,8 @@ from .factories import VillagerFactory, approve_and_post, rule
 
 ACT_DATE = date(2026, 11, 20)
 # Approvals run by this many threads at once, each with its own database
-# connection; the shared server allows 100 connections for every test run.
+# connection, which keeps parallel test workers under PostgreSQL's default
+# max_connections of 100.
 THREADS = 20
 
 transactional = pytest.mark.django_db(transaction=True, serialized_rollback=True)
