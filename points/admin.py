@@ -87,14 +87,18 @@ class RuleAdminForm(ServiceFormMixin):
         if starts and self.instance.pk and starts <= self.instance.valid_from:
             self.add_error(
                 "new_version_from",
-                _("The new version must apply from a day after %(date)s, when this version started.")
+                _(
+                    "The new version must apply from a day after %(date)s, when this version started."
+                )
                 % {"date": self.instance.valid_from.isoformat()},
             )
         if self.instance.pk and _rule_used(self.instance) and self.versioned_changes():
             if not starts:
                 self.add_error(
                     "new_version_from",
-                    _("This rule has been used, so the change makes a new version; enter the day it applies from."),
+                    _(
+                        "This rule has been used, so the change makes a new version; enter the day it applies from."
+                    ),
                 )
         return cleaned
 
@@ -107,7 +111,9 @@ class RuleAdminForm(ServiceFormMixin):
 
 
 def _rule_used(rule: Rule) -> bool:
-    return Claim.objects.filter(rule=rule).exists() or LedgerEntry.objects.filter(rule=rule).exists()
+    return (
+        Claim.objects.filter(rule=rule).exists() or LedgerEntry.objects.filter(rule=rule).exists()
+    )
 
 
 @admin.register(Rule)
@@ -438,11 +444,15 @@ class ObjectionAdmin(ReadOnlyAdmin, VillageScopedAdmin):
             actions.pop("overturn", None)
         return actions
 
-    @admin.action(description=_("Uphold the selected objections: withdraw the claim (give a reason)"))
+    @admin.action(
+        description=_("Uphold the selected objections: withdraw the claim (give a reason)")
+    )
     def uphold(self, request, queryset):
         self._decide(request, queryset, upheld=True)
 
-    @admin.action(description=_("Overturn the selected objections: the claim stands (give a reason)"))
+    @admin.action(
+        description=_("Overturn the selected objections: the claim stands (give a reason)")
+    )
     def overturn(self, request, queryset):
         self._decide(request, queryset, upheld=False)
 

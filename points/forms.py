@@ -53,7 +53,9 @@ class BatchEntryForm(forms.Form):
         super().__init__(*args, **kwargs)
         today = timezone.localdate()
         self.fields["rule"].queryset = (  # type: ignore[attr-defined]
-            Rule.objects.filter(category__is_active=True, photo_required=False, valid_from__lte=today)
+            Rule.objects.filter(
+                category__is_active=True, photo_required=False, valid_from__lte=today
+            )
             .exclude(valid_to__lt=today)
             .select_related("category")
         )

@@ -399,7 +399,9 @@ class LedgerEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.villager_name} {self.points:+d} · {self.rule_title or self.get_kind_display()}"
+        return (
+            f"{self.villager_name} {self.points:+d} · {self.rule_title or self.get_kind_display()}"
+        )
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
@@ -525,9 +527,7 @@ class PointsPolicy(models.Model):
         verbose_name = _("points policy")
         verbose_name_plural = _("points policies")
         constraints = [
-            models.CheckConstraint(
-                condition=Q(notice_days__lte=60), name="policy_notice_days_max"
-            ),
+            models.CheckConstraint(condition=Q(notice_days__lte=60), name="policy_notice_days_max"),
             models.CheckConstraint(
                 condition=Q(objection_review_days__gte=1, objection_review_days__lte=60),
                 name="policy_review_days_range",

@@ -285,9 +285,9 @@ def _explain(entries: QuerySet[LedgerEntry], balances: QuerySet[Balance]) -> dic
     return {
         "balances": [
             {"account": account, "period": period, "points": points, "entries": count}
-            for account, period, points, count in balances.order_by("account", "period").values_list(
-                "account", "period", "points", "entry_count"
-            )
+            for account, period, points, count in balances.order_by(
+                "account", "period"
+            ).values_list("account", "period", "points", "entry_count")
         ],
         "honour_sum_of_entries": honour_sum,
         "redeemable_sum_of_entries": sum(row.points for row in rows),

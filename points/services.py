@@ -97,14 +97,18 @@ def rule_revise(*, actor: User, rule_id: int, valid_from: date, changes: dict) -
         raise PermissionDenied(_("You may not change scoring rules."))
     current = Rule.objects.select_for_update().get(pk=rule_id)
     if Rule.objects.filter(previous=current).exists():
-        raise ValidationError(_("This is not the latest version of the rule; revise the latest one."))
+        raise ValidationError(
+            _("This is not the latest version of the rule; revise the latest one.")
+        )
     if valid_from <= current.valid_from:
         raise ValidationError(
             _("The new version must apply from a day after %(date)s, when this version started.")
             % {"date": current.valid_from.isoformat()}
         )
     if current.valid_to is not None and valid_from > current.valid_to + timedelta(days=1):
-        raise ValidationError(_("The new version must start at the latest the day after this one ends."))
+        raise ValidationError(
+            _("The new version must start at the latest the day after this one ends.")
+        )
 
     new = Rule(
         category_id=current.category_id,
@@ -130,7 +134,13 @@ def rule_revise(*, actor: User, rule_id: int, valid_from: date, changes: dict) -
     new.full_clean()
     set_history_user(new, actor)
     new.save()
-    logger.info("rule %s revised as version %s (rule %s) by user %s", current.pk, new.version, new.pk, actor.pk)
+    logger.info(
+        "rule %s revised as version %s (rule %s) by user %s",
+        current.pk,
+        new.version,
+        new.pk,
+        actor.pk,
+    )
     return new
 
 
@@ -516,7 +526,11 @@ def objection_decide(*, actor: User, objection_id: int, upheld: bool, note: str)
         claim.status = Claim.Status.IN_NOTICE
     set_history_user(claim, actor)
     claim.save()
-    if claim.status == Claim.Status.IN_NOTICE and claim.notice_ends_at and claim.notice_ends_at <= now:
+    if (
+        claim.status == Claim.Status.IN_NOTICE
+        and claim.notice_ends_at
+        and claim.notice_ends_at <= now
+    ):
         _claim_post_locked(claim, now=now)
     logger.info(
         "objection %s %s by user %s", objection.pk, "upheld" if upheld else "overturned", actor.pk
@@ -541,7 +555,9 @@ def objections_flag_overdue(*, now: datetime) -> int:
 def entry_reverse(*, actor: User, entry_id: int, reason: str) -> LedgerEntry:
     """Cancel a posted award by posting its opposite. The original stays as it was."""
     original = (
-        LedgerEntry.objects.select_for_update().select_related("villager__household").get(pk=entry_id)
+        LedgerEntry.objects.select_for_update()
+        .select_related("villager__household")
+        .get(pk=entry_id)
     )
     if not actor.has_perm("points.reverse_entry") or not can_act_in_village(
         actor, original.village_id
@@ -686,7 +702,10 @@ def _add_to_balances(entry: LedgerEntry) -> None:
         ids += mine.filter(villager_id=entry.villager_id).values_list("id", flat=True)
         ids += mine.filter(household_id=entry.household_id).values_list("id", flat=True)
     locked = list(
-        Balance.objects.select_for_update().filter(id__in=ids).order_by("id").values_list("id", flat=True)
+        Balance.objects.select_for_update()
+        .filter(id__in=ids)
+        .order_by("id")
+        .values_list("id", flat=True)
     )
     Balance.objects.filter(id__in=locked).update(
         points=F("points") + entry.points, entry_count=F("entry_count") + 1
@@ -876,9 +895,15 @@ def balances_reconcile(*, now: datetime) -> ReconciliationRun:
         stored = Balance.objects.values_list(
             "id", "villager_id", "household_id", "account", "period", "points", "entry_count"
         )
-        for balance_id, villager_id, household_id, account, period, points, count in stored.iterator(
-            chunk_size=2000
-        ):
+        for (
+            balance_id,
+            villager_id,
+            household_id,
+            account,
+            period,
+            points,
+            count,
+        ) in stored.iterator(chunk_size=2000):
             checked += 1
             key = (villager_id, household_id, account, period)
             want = expected.pop(key, (0, 0))
@@ -911,10 +936,15 @@ def balances_reconcile(*, now: datetime) -> ReconciliationRun:
 def _expected_balances() -> dict[tuple, tuple[int, int]]:
     """Return (points, entry count) per (villager, household, account, period), from the ledger."""
     sums: dict[tuple, list[int]] = {}
-    entries = LedgerEntry.objects.values_list("villager_id", "household_id", "kind", "act_date", "points")
+    entries = LedgerEntry.objects.values_list(
+        "villager_id", "household_id", "kind", "act_date", "points"
+    )
     for villager_id, household_id, kind, act_date, points in entries.iterator(chunk_size=2000):
         for account, _kind, period in balance_accounts(kind, act_date):
-            for key in ((villager_id, None, account, period), (None, household_id, account, period)):
+            for key in (
+                (villager_id, None, account, period),
+                (None, household_id, account, period),
+            ):
                 total = sums.setdefault(key, [0, 0])
                 total[0] += points
                 total[1] += 1

@@ -130,9 +130,7 @@ def test_fifty_approvals_one_household_exact(world):
         statuses = list(pool.map(in_thread(approve), range(50)))
 
     assert statuses == [Claim.Status.POSTED] * 50
-    household = Balance.objects.get(
-        household=world.household_a1, account="honour", period="all"
-    )
+    household = Balance.objects.get(household=world.household_a1, account="honour", period="all")
     assert household.points == 150
     assert household.entry_count == 50
     for period in ("2026-11", "2026-Q4", "2026"):
@@ -229,7 +227,10 @@ def test_replayed_key_records_once(world):
 def post_some(world):
     for villager, points in [(world.villager, 5), (world.spouse, 3), (world.neighbour, -2)]:
         claim = claim_submit(
-            actor=world.recorder, villager=villager, rule=rule("volunteer", points), act_date=ACT_DATE
+            actor=world.recorder,
+            villager=villager,
+            rule=rule("volunteer", points),
+            act_date=ACT_DATE,
         )
         approve_and_post(actor=world.approver, claim_id=claim.pk)
 
@@ -245,7 +246,9 @@ def test_reconciliation_clean_ledger(world):
 @pytest.mark.django_db
 def test_reconciliation_finds_corrupted_balance(world, caplog):
     post_some(world)
-    corrupted = Balance.objects.get(household=world.household_a1, account="honour", period="2026-11")
+    corrupted = Balance.objects.get(
+        household=world.household_a1, account="honour", period="2026-11"
+    )
     Balance.objects.filter(pk=corrupted.pk).update(points=F("points") + 1)
 
     run = balances_reconcile(now=world_now())
@@ -264,7 +267,9 @@ def test_reconciliation_finds_corrupted_balance(world, caplog):
             "expected_entries": 2,
         }
     ]
-    assert f"balance {corrupted.pk} (villager None, household {world.household_a1.pk}" in caplog.text
+    assert (
+        f"balance {corrupted.pk} (villager None, household {world.household_a1.pk}" in caplog.text
+    )
 
 
 @pytest.mark.django_db

@@ -200,9 +200,11 @@ def test_balances_equal_entries_in_any_order(world):
         def posted_claims_have_one_entry(self):
             posted = Claim.objects.filter(status=Claim.Status.POSTED)
             assert LedgerEntry.objects.filter(claim__in=posted).count() == posted.count()
-            assert not LedgerEntry.objects.exclude(claim__status=Claim.Status.POSTED).filter(
-                claim__isnull=False
-            ).exists()
+            assert (
+                not LedgerEntry.objects.exclude(claim__status=Claim.Status.POSTED)
+                .filter(claim__isnull=False)
+                .exists()
+            )
 
     run_state_machine_as_test(
         LedgerMachine,

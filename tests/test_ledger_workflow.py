@@ -116,7 +116,9 @@ def test_posting_twice_posts_once(world):
 
 def test_objection_holds_claim_until_decided(world):
     claim = on_notice(world)
-    objection = objection_raise(actor=world.villager_user, claim_id=claim.pk, reason="那天他不在村里")
+    objection = objection_raise(
+        actor=world.villager_user, claim_id=claim.pk, reason="那天他不在村里"
+    )
 
     claim.refresh_from_db()
     assert claim.status == Claim.Status.OBJECTED
@@ -240,7 +242,9 @@ def test_approver_cannot_approve_own_household(world):
     claim = submit(world, villager=world.villager)
     with translation.override("en"), pytest.raises(PermissionDenied) as error:
         claim_approve(actor=world.approver, claim_id=claim.pk)
-    assert str(error.value) == "This claim is for your own household; another approver must decide it."
+    assert (
+        str(error.value) == "This claim is for your own household; another approver must decide it."
+    )
     claim.refresh_from_db()
     assert claim.status == Claim.Status.SUBMITTED
     with pytest.raises(PermissionDenied):
@@ -472,7 +476,10 @@ def test_villager_cannot_claim_staff_rule(world):
 def test_rule_revision_keeps_old_version(world):
     old = rule("volunteer", 5)
     new = rule_revise(
-        actor=world.village_admin, rule_id=old.pk, valid_from=date(2026, 11, 15), changes={"points": 8}
+        actor=world.village_admin,
+        rule_id=old.pk,
+        valid_from=date(2026, 11, 15),
+        changes={"points": 8},
     )
     old.refresh_from_db()
 
@@ -488,7 +495,10 @@ def test_rule_revision_must_start_later(world):
     old = rule("volunteer", 5)
     with translation.override("en"), pytest.raises(ValidationError) as error:
         rule_revise(
-            actor=world.village_admin, rule_id=old.pk, valid_from=old.valid_from, changes={"points": 8}
+            actor=world.village_admin,
+            rule_id=old.pk,
+            valid_from=old.valid_from,
+            changes={"points": 8},
         )
     assert error.value.messages == [
         "The new version must apply from a day after 2020-01-01, when this version started."
@@ -500,12 +510,18 @@ def test_entries_keep_their_version(world):
     old = rule("volunteer", 5)
     on_notice(world, scored_rule=old, act_date=date(2026, 11, 10))
     rule_revise(
-        actor=world.village_admin, rule_id=old.pk, valid_from=date(2026, 11, 15), changes={"points": 8}
+        actor=world.village_admin,
+        rule_id=old.pk,
+        valid_from=date(2026, 11, 15),
+        changes={"points": 8},
     )
     on_notice(world, scored_rule=old, act_date=date(2026, 11, 20))
 
     assert list(LedgerEntry.objects.order_by("act_date").values_list("points", flat=True)) == [5, 8]
-    assert Balance.objects.get(villager=world.villager, account="honour", period="2026-11").points == 13
+    assert (
+        Balance.objects.get(villager=world.villager, account="honour", period="2026-11").points
+        == 13
+    )
 
 
 def time_travel(moment):

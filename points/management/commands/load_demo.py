@@ -177,7 +177,9 @@ class Command(BaseCommand):
             if number % 50 == 49:
                 continue  # left waiting for approval
             if number % 40 == 39:
-                claim_reject(actor=staff["approver"], claim_id=claim.pk, reason="证据不足，请补充材料")
+                claim_reject(
+                    actor=staff["approver"], claim_id=claim.pk, reason="证据不足，请补充材料"
+                )
                 continue
             claim = self._approve(claim, staff)
             if claim.status != Claim.Status.REJECTED:
@@ -198,8 +200,13 @@ class Command(BaseCommand):
         try:
             claim = claim_approve(actor=staff["approver"], claim_id=claim.pk)
         except ValidationError:
-            return claim_reject(actor=staff["approver"], claim_id=claim.pk, reason="超过该项积分上限")
-        if claim.status == Claim.Status.AWAITING_SECOND and claim.recorded_by != staff["village_admin"]:
+            return claim_reject(
+                actor=staff["approver"], claim_id=claim.pk, reason="超过该项积分上限"
+            )
+        if (
+            claim.status == Claim.Status.AWAITING_SECOND
+            and claim.recorded_by != staff["village_admin"]
+        ):
             claim = claim_approve(actor=staff["village_admin"], claim_id=claim.pk)
         return claim
 
