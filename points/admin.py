@@ -10,6 +10,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
@@ -22,7 +25,28 @@ from villagers.admin_scoping import (
 )
 
 from . import services
-from .models import Balance, Category, Claim, LedgerEntry, Rule
+from .models import (
+    Balance,
+    Category,
+    Claim,
+    LedgerEntry,
+    Objection,
+    PointsPolicy,
+    ReconciliationRun,
+    Rule,
+    StarThreshold,
+)
+
+# Fields whose change makes a new rule version once the rule has been used.
+RULE_VERSIONED_FIELDS = (
+    "points",
+    "cap",
+    "cap_period",
+    "cap_scope",
+    "photo_required",
+    "self_claim",
+    "second_approval_above",
+)
 
 
 class ReasonActionForm(ActionForm):
@@ -43,19 +67,92 @@ class CategoryAdmin(SimpleHistoryAdmin):
         return ("code",) if obj else ()
 
 
+class RuleAdminForm(ServiceFormMixin):
+    new_version_from = forms.DateField(
+        label=_("new version applies from"),
+        required=False,
+        help_text=_(
+            "For a rule already used: changing its points, caps, photo or approval settings makes a new version from this day; earlier acts keep the old version."
+        ),
+    )
+
+    class Meta:
+        model = Rule
+        fields = "__all__"
+
+    def clean(self):
+        super().clean()
+        cleaned = self.cleaned_data
+        starts = cleaned.get("new_version_from")
+        if starts and self.instance.pk and starts <= self.instance.valid_from:
+            self.add_error(
+                "new_version_from",
+                _(
+                    "The new version must apply from a day after %(date)s, when this version started."
+                )
+                % {"date": self.instance.valid_from.isoformat()},
+            )
+        if self.instance.pk and _rule_used(self.instance) and self.versioned_changes():
+            if not starts:
+                self.add_error(
+                    "new_version_from",
+                    _(
+                        "This rule has been used, so the change makes a new version; enter the day it applies from."
+                    ),
+                )
+        return cleaned
+
+    def versioned_changes(self) -> dict:
+        return {
+            name: self.cleaned_data[name]
+            for name in RULE_VERSIONED_FIELDS
+            if name in self.changed_data and name in self.cleaned_data
+        }
+
+
+def _rule_used(rule: Rule) -> bool:
+    return (
+        Claim.objects.filter(rule=rule).exists() or LedgerEntry.objects.filter(rule=rule).exists()
+    )
+
+
 @admin.register(Rule)
-class RuleAdmin(SimpleHistoryAdmin):
-    list_display = ("title", "category", "points", "cap", "cap_period", "valid_from", "valid_to")
-    list_filter = ("category", "photo_required")
+class RuleAdmin(ActorFormMixin, SimpleHistoryAdmin):
+    form = RuleAdminForm
+    list_display = (
+        "title",
+        "category",
+        "version",
+        "points",
+        "cap",
+        "cap_period",
+        "second_approval_above",
+        "valid_from",
+        "valid_to",
+    )
+    list_filter = ("category", "photo_required", "self_claim")
     search_fields = ("title",)
     list_select_related = ("category",)
 
     def get_readonly_fields(self, request, obj=None):
         # Entries keep the rule version they were scored under, so a used
-        # rule's points never change; a change of points is a new version.
-        if obj is not None and LedgerEntry.objects.filter(rule=obj).exists():
-            return ("category", "title", "points", "valid_from", "previous")
-        return ()
+        # rule is never edited in place: a change is saved as a new version.
+        if obj is not None and _rule_used(obj):
+            return ("category", "title", "valid_from", "valid_to", "previous", "version")
+        return ("version",)
+
+    def save_model(self, request, obj, form, change):
+        changes = form.versioned_changes() if change else {}
+        if change and changes and _rule_used(Rule.objects.get(pk=obj.pk)):
+            new = services.rule_revise(
+                actor=request.user,
+                rule_id=obj.pk,
+                valid_from=form.cleaned_data["new_version_from"],
+                changes=changes,
+            )
+            obj.pk = new.pk
+            return
+        super().save_model(request, obj, form, change)
 
 
 class ClaimAdminForm(ServiceFormMixin):
@@ -64,7 +161,7 @@ class ClaimAdminForm(ServiceFormMixin):
 
     class Meta:
         model = Claim
-        fields = ("villager", "rule", "act_date", "note")
+        fields = ("villager", "rule", "act_date", "note", "photo")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -83,7 +180,11 @@ class ClaimAdminForm(ServiceFormMixin):
         if villager and rule and act_date:
             self.run_service(
                 lambda: services.claim_check(
-                    actor=self.acting_user, villager=villager, rule=rule, act_date=act_date
+                    actor=self.acting_user,
+                    villager=villager,
+                    rule=rule,
+                    act_date=act_date,
+                    has_photo=bool(cleaned.get("photo")),
                 )
             )
         return cleaned
@@ -102,14 +203,23 @@ class ClaimAdmin(ActorFormMixin, VillageScopedAdmin):
         "points",
         "act_date",
         "status",
+        "channel",
         "recorded_by",
         "recorded_at",
+        "first_approved_by",
         "decided_by",
+        "notice_ends_at",
         "rejection_reason",
     )
-    list_filter = ("status", "rule__category")
+    list_filter = ("status", "channel", "rule__category")
     search_fields = ("villager__name", "villager__household__number")
-    list_select_related = ("villager__household", "rule", "recorded_by", "decided_by")
+    list_select_related = (
+        "villager__household",
+        "rule",
+        "recorded_by",
+        "first_approved_by",
+        "decided_by",
+    )
     autocomplete_fields = ("villager",)
     date_hierarchy = "act_date"
 
@@ -121,21 +231,39 @@ class ClaimAdmin(ActorFormMixin, VillageScopedAdmin):
     def points(self, claim: Claim) -> int:
         return claim.rule.points
 
+    @admin.display(description=_("photo"))
+    def photo_link(self, claim: Claim):
+        if not claim.photo:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>', reverse("claim-photo", args=[claim.pk]), _("Open the photo")
+        )
+
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ("villager", "rule", "act_date", "note", "form_key")
+            return ("villager", "rule", "act_date", "note", "photo", "form_key")
         return (
             "villager",
             "rule",
             "act_date",
             "note",
+            "photo_link",
+            "channel",
             "status",
             "recorded_by",
             "recorded_at",
+            "first_approved_by",
+            "first_approved_at",
             "decided_by",
             "decided_at",
             "rejection_reason",
+            "notice_starts_at",
+            "notice_ends_at",
+            "posted_at",
         )
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("photo_link",) if obj is not None else ()
 
     def has_change_permission(self, request, obj=None):
         # A recorded claim is decided, not edited: approve or reject it.
@@ -151,6 +279,7 @@ class ClaimAdmin(ActorFormMixin, VillageScopedAdmin):
             rule=form.cleaned_data["rule"],
             act_date=form.cleaned_data["act_date"],
             note=form.cleaned_data.get("note", ""),
+            photo=form.cleaned_data.get("photo") or None,
             submission_key=form.cleaned_data["form_key"],
         )
         obj.pk = claim.pk
@@ -163,7 +292,7 @@ class ClaimAdmin(ActorFormMixin, VillageScopedAdmin):
             actions.pop("reject", None)
         return actions
 
-    @admin.action(description=_("Approve the selected claims and post their points"))
+    @admin.action(description=_("Approve the selected claims (they go on public notice)"))
     def approve(self, request, queryset):
         done = self._decide_each(request, queryset, services.claim_approve)
         if done:
@@ -211,6 +340,7 @@ class LedgerEntryAdmin(ReadOnlyAdmin, VillageScopedAdmin):
     actions = ("reverse",)
     list_display = (
         "posted_at",
+        "kind",
         "villager_name",
         "household",
         "category_name",
@@ -221,8 +351,8 @@ class LedgerEntryAdmin(ReadOnlyAdmin, VillageScopedAdmin):
         "approved_by",
         "reverses",
     )
-    list_filter = ("category", "act_date")
-    search_fields = ("villager_name", "household__number")
+    list_filter = ("kind", "category", "act_date")
+    search_fields = ("villager_name", "household__number", "idempotency_key")
     list_select_related = ("household", "recorded_by", "approved_by", "reverses")
     date_hierarchy = "act_date"
 
@@ -255,8 +385,8 @@ class LedgerEntryAdmin(ReadOnlyAdmin, VillageScopedAdmin):
 
 @admin.register(Balance)
 class BalanceAdmin(ReadOnlyAdmin, VillageScopedAdmin):
-    list_display = ("period_label", "villager", "household", "points", "entry_count")
-    list_filter = ("period_kind", "period")
+    list_display = ("period_label", "account", "villager", "household", "points", "entry_count")
+    list_filter = ("account", "period_kind", "period")
     search_fields = ("villager__name", "household__number")
     list_select_related = ("villager__household", "household")
 
@@ -265,3 +395,112 @@ class BalanceAdmin(ReadOnlyAdmin, VillageScopedAdmin):
         if balance.period_kind == Balance.PeriodKind.ALL:
             return Balance.PeriodKind.ALL.label
         return balance.period
+
+
+class DecisionActionForm(ActionForm):
+    # The services check that a note is given and how long it is.
+    note = forms.CharField(label=_("Reason for the decision"), required=False)
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = _("deadline")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return (("yes", _("Past the deadline, undecided")),)
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(status=Objection.Status.OPEN, review_deadline__lt=timezone.now())
+        return queryset
+
+
+@admin.register(Objection)
+class ObjectionAdmin(ReadOnlyAdmin, VillageScopedAdmin):
+    """The review queue: open objections, the nearest deadline first."""
+
+    village_path = "claim__villager__household__village"
+    action_form = DecisionActionForm
+    actions = ("uphold", "overturn")
+    list_display = (
+        "claim",
+        "reason",
+        "raised_by",
+        "raised_at",
+        "review_deadline",
+        "overdue_flagged_at",
+        "status",
+        "decided_by",
+        "decision_note",
+    )
+    list_filter = ("status", OverdueFilter)
+    list_select_related = ("claim__villager", "claim__rule", "raised_by", "decided_by")
+    search_fields = ("claim__villager__name", "reason")
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.has_perm("points.decide_objection"):
+            actions.pop("uphold", None)
+            actions.pop("overturn", None)
+        return actions
+
+    @admin.action(
+        description=_("Uphold the selected objections: withdraw the claim (give a reason)")
+    )
+    def uphold(self, request, queryset):
+        self._decide(request, queryset, upheld=True)
+
+    @admin.action(
+        description=_("Overturn the selected objections: the claim stands (give a reason)")
+    )
+    def overturn(self, request, queryset):
+        self._decide(request, queryset, upheld=False)
+
+    def _decide(self, request, queryset, *, upheld: bool) -> None:
+        note = request.POST.get("note", "")
+        done = 0
+        for objection in queryset.select_related("claim__villager"):
+            try:
+                services.objection_decide(
+                    actor=request.user, objection_id=objection.pk, upheld=upheld, note=note
+                )
+            except (PermissionDenied, ValidationError) as error:
+                message = " ".join(getattr(error, "messages", [str(error)]))
+                self.message_user(
+                    request, f"{objection.claim.villager.name}: {message}", messages.ERROR
+                )
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request,
+                ngettext("%(count)d objection decided.", "%(count)d objections decided.", done)
+                % {"count": done},
+                messages.SUCCESS,
+            )
+
+
+@admin.register(PointsPolicy)
+class PointsPolicyAdmin(VillageScopedAdmin):
+    list_display = ("village", "notice_days", "objection_review_days")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StarThreshold)
+class StarThresholdAdmin(VillageScopedAdmin):
+    list_display = ("village", "year", "stars", "min_points")
+    list_filter = ("year", "stars")
+
+
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(ReadOnlyAdmin):
+    """Results of the nightly balance check. Only superusers see them, because a
+    run covers every village."""
+
+    list_display = ("started_at", "balances_checked", "mismatch_count")
+    readonly_fields = ("started_at", "balances_checked", "mismatch_count", "mismatches")
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser

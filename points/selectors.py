@@ -1,13 +1,14 @@
-"""Read queries shared by the points pages: rankings, balances and ledger entries."""
+"""Read queries shared by the points pages and API: rankings, balances, notice, explanations."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.urls import reverse
 
-from villagers.models import HEAD_RELATION, Village, Villager
+from villagers.models import HEAD_RELATION, Household, User, Village, Villager
 
-from .models import Balance, LedgerEntry
+from .models import Balance, Claim, LedgerEntry, Rule, StarThreshold
 from .periods import ALL_TIME, month_key, year_key
 
 # The boards list at most this many rows, so accounts tied with the last row may be cut.
@@ -96,7 +97,7 @@ def household_ranking(*, village: Village, period: str, today: date) -> Ranking:
     """
     display = village.ranking_name_display
     balances = Balance.objects.filter(
-        village=village, period=period, household__isnull=False
+        village=village, account=Balance.Account.HONOUR, period=period, household__isnull=False
     ).order_by("-points", "household__number")
     if display == Village.NameDisplay.HOUSEHOLD_NUMBER:
         numbers = balances.values_list("points", "household__number")[: RANKING_SIZE + 1]
@@ -130,6 +131,7 @@ def villager_ranking(*, village: Village, period: str, today: date) -> Ranking:
     rows = list(
         Balance.objects.filter(
             village=village,
+            account=Balance.Account.HONOUR,
             period=period,
             villager__status=Villager.Status.ACTIVE,
             villager__birth_date__lte=latest_birth_date_ranked(today),
@@ -169,7 +171,9 @@ def villager_totals(villager: Villager, today: date) -> tuple[Totals, Totals]:
     """Return the villager's and their household's totals, read from Balance in one query."""
     periods = {month_key(today): "month", year_key(today): "year", ALL_TIME: "all_time"}
     rows = Balance.objects.filter(
-        Q(villager=villager) | Q(household_id=villager.household_id), period__in=periods
+        Q(villager=villager) | Q(household_id=villager.household_id),
+        account=Balance.Account.HONOUR,
+        period__in=periods,
     ).values_list("villager_id", "period", "points")
 
     own: dict[str, int] = {}
@@ -192,3 +196,161 @@ def villager_entries(villager: Villager) -> QuerySet[LedgerEntry]:
         .annotate(is_reversed=Exists(LedgerEntry.objects.filter(reverses=OuterRef("pk"))))
         .order_by("-act_date", "-posted_at", "-id")
     )
+
+
+# Star households ------------------------------------------------------------------
+
+
+def household_stars(*, household: Household, year: int) -> tuple[int, int]:
+    """Return the household's star level and its honour points in ``year``."""
+    points = (
+        Balance.objects.filter(
+            household=household, account=Balance.Account.HONOUR, period=str(year)
+        )
+        .values_list("points", flat=True)
+        .first()
+        or 0
+    )
+    return star_level(village_id=household.village_id, year=year, points=points), points
+
+
+def star_level(*, village_id: int, year: int, points: int) -> int:
+    """Return the highest star level whose threshold for ``year`` the points reach.
+
+    Each village sets its thresholds per year; 0 when none is reached or none is set.
+    """
+    return (
+        StarThreshold.objects.filter(village_id=village_id, year=year, min_points__lte=points)
+        .order_by("-stars")
+        .values_list("stars", flat=True)
+        .first()
+        or 0
+    )
+
+
+# Public notice board ------------------------------------------------------------------
+
+
+def notice_board(*, village: Village, now: datetime) -> QuerySet[Claim]:
+    """Return the village's claims on public notice now, the soonest to end first."""
+    return (
+        Claim.objects.filter(
+            villager__household__village=village,
+            status__in=Claim.PENDING_POST,
+            notice_ends_at__gt=now,
+        )
+        .select_related("villager__household", "rule__category")
+        .order_by("notice_ends_at", "id")
+    )
+
+
+# Explanations ------------------------------------------------------------------------
+
+
+def villager_explanation(villager: Villager) -> dict:
+    """Return the villager's balances and every entry behind them, as plain data."""
+    entries = LedgerEntry.objects.filter(villager=villager)
+    balances = Balance.objects.filter(villager=villager)
+    data = _explain(entries, balances)
+    data["villager"] = {
+        "id": villager.pk,
+        "name": villager.name,
+        "household": villager.household.number,
+    }
+    return data
+
+
+def household_explanation(household: Household, *, year: int) -> dict:
+    """Return the household's balances, star level and every entry behind them."""
+    entries = LedgerEntry.objects.filter(household=household)
+    balances = Balance.objects.filter(household=household)
+    data = _explain(entries, balances)
+    stars, year_points = household_stars(household=household, year=year)
+    data["household"] = {"id": household.pk, "number": household.number}
+    data["stars"] = {"year": year, "stars": stars, "honour_points": year_points}
+    return data
+
+
+def _explain(entries: QuerySet[LedgerEntry], balances: QuerySet[Balance]) -> dict:
+    rows = list(
+        entries.select_related(
+            "rule",
+            "recorded_by",
+            "approved_by",
+            "claim__first_approved_by",
+            "reversed_by",
+        ).order_by("act_date", "posted_at", "id")
+    )
+    honour_sum = sum(row.points for row in rows if row.kind in LedgerEntry.HONOUR_KINDS)
+    return {
+        "balances": [
+            {"account": account, "period": period, "points": points, "entries": count}
+            for account, period, points, count in balances.order_by(
+                "account", "period"
+            ).values_list("account", "period", "points", "entry_count")
+        ],
+        "honour_sum_of_entries": honour_sum,
+        "redeemable_sum_of_entries": sum(row.points for row in rows),
+        "entries": [_explain_entry(row) for row in rows],
+    }
+
+
+def _explain_entry(entry: LedgerEntry) -> dict:
+    claim = entry.claim
+    reversed_by = getattr(entry, "reversed_by", None)
+    return {
+        "id": entry.pk,
+        "kind": entry.kind,
+        "kind_label": str(entry.get_kind_display()),
+        "act_date": entry.act_date.isoformat(),
+        "posted_at": entry.posted_at.isoformat(),
+        "points": entry.points,
+        "villager": entry.villager_name,
+        "item": entry.category_name,
+        "rule": _explain_rule(entry.rule),
+        "evidence": _explain_evidence(claim),
+        "recorded_by": _person(entry.recorded_by),
+        "first_approved_by": _person(claim.first_approved_by) if claim else None,
+        "approved_by": _person(entry.approved_by),
+        "notice_from": _iso(claim.notice_starts_at) if claim else None,
+        "notice_until": _iso(claim.notice_ends_at) if claim else None,
+        "reverses": entry.reverses_id,
+        "reversed_by": reversed_by.pk if reversed_by else None,
+        "reason": entry.reason,
+        "idempotency_key": entry.idempotency_key,
+    }
+
+
+def _explain_rule(rule: Rule | None) -> dict | None:
+    if rule is None:
+        return None
+    return {
+        "id": rule.pk,
+        "title": rule.title,
+        "version": rule.version,
+        "points": rule.points,
+        "valid_from": rule.valid_from.isoformat(),
+        "valid_to": rule.valid_to.isoformat() if rule.valid_to else None,
+    }
+
+
+def _explain_evidence(claim: Claim | None) -> dict | None:
+    if claim is None:
+        return None
+    return {
+        "claim": claim.pk,
+        "channel": claim.channel,
+        "note": claim.note,
+        "photo_url": reverse("claim-photo", args=[claim.pk]) if claim.photo else None,
+        "recorded_at": claim.recorded_at.isoformat(),
+    }
+
+
+def _person(user: User | None) -> str | None:
+    if user is None:
+        return None
+    return user.get_full_name() or user.get_username()
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

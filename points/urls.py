@@ -1,10 +1,35 @@
 from django.urls import path
 
-from . import views
+from . import api, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("villages/<int:village_id>/rankings/", views.rankings, name="rankings"),
+    path("villages/<int:village_id>/notice/", views.notice_board, name="notice-board"),
     path("me/", views.my_entries, name="my-entries"),
+    path("me/claim/", views.claim_for_self, name="claim-self"),
+    path("points/batch/", views.batch_entry, name="batch-entry"),
+    path("claims/<int:claim_id>/object/", views.claim_object, name="claim-object"),
+    path("claims/<int:claim_id>/photo/", views.claim_photo, name="claim-photo"),
     path("villagers/<int:villager_id>/entries/", views.villager_entries, name="villager-entries"),
+    path(
+        "villagers/<int:villager_id>/explanation/",
+        views.villager_explanation,
+        name="villager-explanation",
+    ),
+    path(
+        "households/<int:household_id>/explanation/",
+        views.household_explanation,
+        name="household-explanation",
+    ),
+    path(
+        "api/v1/points/villagers/<int:villager_id>/explanation/",
+        api.VillagerExplanationView.as_view(),
+        name="api-villager-explanation",
+    ),
+    path(
+        "api/v1/points/households/<int:household_id>/explanation/",
+        api.HouseholdExplanationView.as_view(),
+        name="api-household-explanation",
+    ),
 ]

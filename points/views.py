@@ -1,15 +1,22 @@
-"""Pages for villagers and staff: the village rankings and ledger entries."""
+"""Pages for villagers and staff: rankings, entries, explanations, notice board, claims."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
 
 from villagers.access import can_act_in_village, villages_for
-from villagers.models import User, Village, Villager
+from villagers.models import Household, User, Village, Villager
 
-from . import selectors
+from . import selectors, services
+from .forms import BatchEntryForm, ObjectionForm, SelfClaimForm
+from .models import Claim
 
 BOARDS = ("household", "villager")
 PERIOD_KINDS = ("month", "year")
@@ -101,6 +108,15 @@ def _render_entries(request, villager: Villager, template: str):
             "villager": villager,
             "own_totals": own_totals,
             "household_totals": household_totals,
+            "today": today,
+            "stars": (
+                selectors.star_level(
+                    village_id=villager.household.village_id,
+                    year=today.year,
+                    points=household_totals.year,
+                ),
+                household_totals.year,
+            ),
             "page": entries.get_page(request.GET.get("page")),
         },
     )
@@ -122,3 +138,180 @@ def _may_view_entries(user: User, village_id: int) -> bool:
     if can_act_in_village(user, village_id):
         return True
     return user.is_staff and villages_for(user).filter(pk=village_id).exists()
+
+
+# Explanations ---------------------------------------------------------------------
+
+
+@login_required
+def villager_explanation(request, villager_id: int):
+    """List every entry behind a villager's balances: to staff of the village and to the villager."""
+    villager = explainable_villager(request.user, villager_id)
+    data = selectors.villager_explanation(villager)
+    return render(request, "points/explanation.html", {"data": data, "subject": villager})
+
+
+@login_required
+def household_explanation(request, household_id: int):
+    """List every entry behind a household's balances, with its star level."""
+    household = explainable_household(request.user, household_id)
+    data = selectors.household_explanation(household, year=timezone.localdate().year)
+    return render(request, "points/explanation.html", {"data": data, "subject": household})
+
+
+def explainable_villager(user: User, villager_id: int) -> Villager:
+    """Return the villager if ``user`` may see their points in detail, else raise 404."""
+    villager = get_object_or_404(Villager.objects.select_related("household"), pk=villager_id)
+    if villager.user_id != user.pk and not _may_view_entries(user, villager.household.village_id):
+        raise Http404
+    return villager
+
+
+def explainable_household(user: User, household_id: int) -> Household:
+    household = get_object_or_404(Household, pk=household_id)
+    member = Villager.objects.filter(user=user, household=household).exists()
+    if not member and not _may_view_entries(user, household.village_id):
+        raise Http404
+    return household
+
+
+# Public notice board and objections ---------------------------------------------------------
+
+
+@login_required
+def notice_board(request, village_id: int):
+    """Show the village's claims on public notice, each with an objection form."""
+    village = get_object_or_404(Village, pk=village_id)
+    is_villager = _is_villager_of(request.user, village.pk)
+    if not is_villager and not _may_view_entries(request.user, village.pk):
+        raise Http404
+    display = village.ranking_name_display
+    claims = [
+        (claim, selectors.public_name(claim.villager.name, display))
+        for claim in selectors.notice_board(village=village, now=timezone.now())
+    ]
+    return render(
+        request,
+        "points/notice_board.html",
+        {
+            "village": village,
+            "claims": claims,
+            "may_object": is_villager,
+            "form": ObjectionForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def claim_object(request, claim_id: int):
+    """Raise an objection to a claim on notice, then return to the board."""
+    claim = get_object_or_404(Claim.objects.select_related("villager__household"), pk=claim_id)
+    village_id = claim.villager.household.village_id
+    if not _is_villager_of(request.user, village_id):
+        raise Http404
+    form = ObjectionForm(request.POST)
+    if not form.is_valid():
+        for error in form.errors.get("reason", []):
+            messages.error(request, str(error))
+        return redirect("notice-board", village_id=village_id)
+    try:
+        services.objection_raise(
+            actor=request.user, claim_id=claim.pk, reason=form.cleaned_data["reason"]
+        )
+    except (PermissionDenied, ValidationError) as error:
+        messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+    else:
+        messages.success(
+            request, _("Your objection was recorded; the village office will review it.")
+        )
+    return redirect("notice-board", village_id=village_id)
+
+
+def _is_villager_of(user: User, village_id: int) -> bool:
+    return Villager.objects.filter(
+        user=user, household__village_id=village_id, status=Villager.Status.ACTIVE
+    ).exists()
+
+
+# Ways in: a villager's own claim, staff batch entry ------------------------------------------
+
+
+@login_required
+def claim_for_self(request):
+    """Let a signed-in villager claim points for themself, with a photo where needed."""
+    villager = Villager.objects.select_related("household").filter(user=request.user).first()
+    if villager is None:
+        return render(request, "points/not_linked.html")
+    form = SelfClaimForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.claim_submit(
+                actor=request.user,
+                villager=villager,
+                rule=form.cleaned_data["rule"],
+                act_date=form.cleaned_data["act_date"],
+                note=form.cleaned_data["note"],
+                photo=form.cleaned_data.get("photo"),
+                submission_key=form.cleaned_data["form_key"],
+                channel=Claim.Channel.SELF,
+            )
+        except (PermissionDenied, ValidationError) as error:
+            form.add_error(None, error if isinstance(error, ValidationError) else str(error))
+        else:
+            messages.success(request, _("Your claim was sent; an approver will review it."))
+            return redirect("my-entries")
+    return render(request, "points/claim_self.html", {"form": form, "villager": villager})
+
+
+@login_required
+def batch_entry(request):
+    """Record one rule for many villagers at once (everyone at a meeting), all or none."""
+    user = request.user
+    if not user.is_staff or user.village_id is None or not user.has_perm("points.add_claim"):
+        raise Http404
+    form = BatchEntryForm(request.POST or None, village_id=user.village_id)
+    if request.method == "POST" and form.is_valid():
+        try:
+            claims = services.claim_batch_submit(
+                actor=user,
+                rule=form.cleaned_data["rule"],
+                villagers=form.cleaned_data["villagers"],
+                act_date=form.cleaned_data["act_date"],
+                note=form.cleaned_data["note"],
+                batch_key=form.cleaned_data["batch_key"],
+            )
+        except (PermissionDenied, ValidationError) as error:
+            form.add_error(None, error if isinstance(error, ValidationError) else str(error))
+        else:
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d claim recorded; it waits for an approver.",
+                    "%(count)d claims recorded; they wait for an approver.",
+                    len(claims),
+                )
+                % {"count": len(claims)},
+            )
+            return redirect("batch-entry")
+    return render(request, "points/batch_entry.html", {"form": form})
+
+
+# Evidence photos ----------------------------------------------------------------------
+
+
+@login_required
+def claim_photo(request, claim_id: int):
+    """Send a claim's photo to staff of the village, to the villager, and to the village while on notice."""
+    claim = get_object_or_404(Claim.objects.select_related("villager__household"), pk=claim_id)
+    village_id = claim.villager.household.village_id
+    allowed = (
+        claim.villager.user_id == request.user.pk
+        or _may_view_entries(request.user, village_id)
+        or (claim.status in Claim.PENDING_POST and _is_villager_of(request.user, village_id))
+    )
+    if not allowed or not claim.photo:
+        raise Http404
+    response = FileResponse(claim.photo.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -94,3 +94,30 @@ def pytest_collection_modifyitems(items):
             raise pytest.UsageError(
                 f"{item.nodeid}: use @pytest.mark.django_db(transaction=True, serialized_rollback=True)"
             )
+
+
+@pytest.fixture(autouse=True)
+def _allow_ledger_flush(request, _django_db_marker):
+    """Let the flush after a transactional test empty the append-only ledger.
+
+    On PostgreSQL a trigger refuses TRUNCATE on the ledger unless the session
+    set nengliangbang.test_flush to 'on' and the database is a test database.
+    This fixture is set up after the database fixture, so its teardown runs
+    just before Django's flush. It clears the setting when each database test
+    starts, so tests meet the trigger as production does.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None:
+        yield
+        return
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('nengliangbang.test_flush', 'off', false)")
+    yield
+    if marker.kwargs.get("transaction"):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('nengliangbang.test_flush', 'on', false)")

@@ -6,7 +6,7 @@ from datetime import date
 import factory
 from django.utils import timezone
 
-from points.models import Category, Rule
+from points.models import Category, Claim, Rule
 from villagers.identity import check_character, id_number_digest, mask_id_number
 from villagers.models import District, Household, Township, User, Village, Villager
 
@@ -109,3 +109,19 @@ def rule(code: str = "volunteer", points: int | None = None) -> Rule:
 
 def now():
     return timezone.now()
+
+
+def approve_and_post(*, actor: User, claim_id: int):
+    """Approve a claim in a village without public notice, so it posts at once.
+
+    Returns the ledger entry. Tests of the notice itself set the notice days
+    and call the services one by one instead.
+    """
+    from points.models import PointsPolicy
+    from points.services import claim_approve
+
+    village_id = Claim.objects.values_list("villager__household__village_id", flat=True).get(
+        pk=claim_id
+    )
+    PointsPolicy.objects.update_or_create(village_id=village_id, defaults={"notice_days": 0})
+    return claim_approve(actor=actor, claim_id=claim_id).entry

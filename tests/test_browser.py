@@ -13,9 +13,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from playwright.sync_api import expect, sync_playwright
 
+from points.models import PointsPolicy
 from points.services import claim_approve, claim_submit
 
-from .factories import rule
+from .factories import approve_and_post, rule
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -66,7 +67,7 @@ def points(world):
             rule=rule("volunteer", value),
             act_date=timezone.localdate(),
         )
-        claim_approve(actor=world.approver, claim_id=claim.pk)
+        approve_and_post(actor=world.approver, claim_id=claim.pk)
     return world
 
 
@@ -187,4 +188,43 @@ def test_my_entries_on_phone_after_login(points, live_server, chromium, language
     assert totals.all_inner_texts() == ["8", "13"]
     assert page.locator("li.entry").count() == 2
     check_phone_layout(session, live_server, f"my-entries-{language}")
+    session.close()
+
+
+@pytest.fixture
+def on_notice(points):
+    """A claim for 王大力 on public notice in village A, where notice lasts three days."""
+    PointsPolicy.objects.filter(village=points.village_a).update(notice_days=3)
+    claim = claim_submit(
+        actor=points.recorder,
+        villager=points.neighbour,
+        rule=rule("volunteer", 4),
+        act_date=timezone.localdate(),
+    )
+    claim_approve(actor=points.approver, claim_id=claim.pk)
+    return points
+
+
+@pytest.mark.parametrize("language", list(LOCALES))
+def test_objection_on_phone(on_notice, live_server, chromium, language):
+    session = PhoneSession(chromium, LOCALES[language])
+    page = session.page
+    board = live_server.url + reverse("notice-board", args=[on_notice.village_a.pk])
+
+    page.goto(board)
+    page.locator('input[name="username"]').fill(on_notice.villager_user.username)
+    page.locator('input[name="password"]').fill(PASSWORD)
+    page.locator("form.login button[type=submit]").click()
+    page.wait_for_url(board)
+
+    assert page.locator("li.entry").count() == 1
+    page.locator("li.entry details summary").click()
+    check_phone_layout(session, live_server, f"notice-board-{language}")
+    page.locator('textarea[name="reason"]').fill("他那天不在村里")
+    page.locator("li.entry details button[type=submit]").click()
+
+    expect(page.locator("ul.messages li")).to_have_text(
+        translated(language, "Your objection was recorded; the village office will review it.")
+    )
+    assert session.errors == []
     session.close()

@@ -7,10 +7,16 @@ from django.core.management import call_command
 from django.db.models import Sum
 
 from patrols.models import Escalation, Matter, Patrol
-from points.models import Balance, Category, Claim, LedgerEntry
+from points.models import Balance, Category, Claim, LedgerEntry, Objection, StarThreshold
 from villagers.models import Household, User, Village, Villager
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    # The demo stores a photo for every claim under a rule that needs one.
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture
@@ -35,7 +41,9 @@ def test_demo_loads_roster_and_logins(demo):
 def test_demo_covers_every_item_and_state(demo):
     items_with_entries = set(LedgerEntry.objects.values_list("category_id", flat=True))
     assert items_with_entries == set(Category.objects.values_list("id", flat=True))
-    assert set(Claim.objects.values_list("status", flat=True)) >= {"submitted", "approved"}
+    assert set(Claim.objects.values_list("status", flat=True)) == set(Claim.Status.values)
+    assert Objection.objects.filter(status=Objection.Status.OPEN).exists()
+    assert StarThreshold.objects.filter(village__name="群英村").count() == 5
     assert LedgerEntry.objects.filter(reverses__isnull=False).exists()
     assert set(Matter.objects.values_list("status", flat=True)) == set(Matter.Status.values)
     assert Escalation.objects.exists()
@@ -43,7 +51,8 @@ def test_demo_covers_every_item_and_state(demo):
 
 
 def test_demo_balances_equal_ledger(demo):
-    for balance in Balance.objects.filter(period="all", household__isnull=False)[:50]:
+    balances = Balance.objects.filter(period="all", account="honour", household__isnull=False)
+    for balance in balances[:50]:
         total = LedgerEntry.objects.filter(household=balance.household).aggregate(
             total=Sum("points")
         )["total"]
@@ -77,3 +86,13 @@ def test_interrupted_demo_leaves_nothing(monkeypatch):
     assert not Villager.objects.exists()
     assert not Claim.objects.exists()
     assert not Patrol.objects.exists()
+
+
+def test_demo_notice_board_lists_claims(demo, client):
+    village = Village.objects.get(name="群英村")
+    client.force_login(User.objects.get(username="cunmin"))
+    response = client.get(f"/villages/{village.pk}/notice/")
+    assert response.status_code == 200
+    on_notice = Claim.objects.filter(status__in=["in_notice", "objected"]).count()
+    assert on_notice > 0
+    assert response.text.count('<li class="entry">') == on_notice

@@ -16,11 +16,18 @@ from django.utils import translation
 
 from points.models import Balance, LedgerEntry
 from points.selectors import mask_name
-from points.services import claim_approve, claim_submit, entry_reverse
+from points.services import claim_submit, entry_reverse
 from villagers import roles
 from villagers.models import Village, Villager
 
-from .factories import HouseholdFactory, UserFactory, VillageFactory, VillagerFactory, rule
+from .factories import (
+    HouseholdFactory,
+    UserFactory,
+    VillageFactory,
+    VillagerFactory,
+    approve_and_post,
+    rule,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TODAY = date(2026, 12, 15)
@@ -126,7 +133,7 @@ def award(world, villager, points: int, act_date: date = IN_MONTH) -> LedgerEntr
         rule=rule("volunteer", points),
         act_date=act_date,
     )
-    return claim_approve(actor=world.approver, claim_id=claim.pk)
+    return approve_and_post(actor=world.approver, claim_id=claim.pk)
 
 
 def rankings_url(village, **params) -> str:
@@ -182,7 +189,7 @@ def ranked(world, clock):
         rule=rule("volunteer", 50),
         act_date=IN_MONTH,
     )
-    claim_approve(actor=approver_b, claim_id=claim.pk)
+    approve_and_post(actor=approver_b, claim_id=claim.pk)
     return world
 
 
@@ -556,8 +563,8 @@ def test_my_entries_query_count(client, world, clock, django_assert_num_queries)
         award(world, world.villager, points)
     client.force_login(world.villager_user)
 
-    # Session, user, villager, balances, entry count and the page of entries.
-    with django_assert_num_queries(6):
+    # Session, user, villager, balances, star level, entry count and the page of entries.
+    with django_assert_num_queries(7):
         response = client.get(reverse("my-entries"))
 
     assert response.status_code == 200
@@ -678,9 +685,9 @@ def test_villager_entries_query_count(client, world, clock, django_assert_num_qu
         award(world, world.villager, points)
     client.force_login(world.village_admin)
 
-    # Session, user, villager, balances, entry count, the page of entries and
-    # the unread notifications in the staff navigation bar.
-    with django_assert_num_queries(7):
+    # Session, user, villager, balances, star level, entry count, the page of
+    # entries and the unread notifications in the staff navigation bar.
+    with django_assert_num_queries(8):
         response = client.get(reverse("villager-entries", args=[world.villager.pk]))
 
     assert response.status_code == 200

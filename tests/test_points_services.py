@@ -14,7 +14,7 @@ from points.periods import period_bounds
 from points.services import claim_approve, claim_reject, claim_submit, entry_reverse
 from villagers.models import Villager
 
-from .factories import VillagerFactory, rule
+from .factories import VillagerFactory, approve_and_post, rule
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def post(world, villager=None, scored_rule=None, act_date=ACT_DATE):
         rule=scored_rule or rule("volunteer"),
         act_date=act_date,
     )
-    return claim_approve(actor=world.approver, claim_id=claim.pk)
+    return approve_and_post(actor=world.approver, claim_id=claim.pk)
 
 
 def assert_balances_match_ledger():
@@ -68,7 +68,7 @@ def test_approval_posts_entry_and_balances(world):
     periods = set(Balance.objects.filter(villager=world.villager).values_list("period", flat=True))
     assert periods == {"2026-11", "2026-Q4", "2026", "all"}
     assert (
-        Balance.objects.get(household=world.household_a1, period="all").points == scored_rule.points
+        Balance.objects.get(household=world.household_a1, period="all", account="honour").points == scored_rule.points
     )
     assert_balances_match_ledger()
 
@@ -107,7 +107,7 @@ def test_claim_approved_once(world):
     entry = post(world)
     with translation.override("en"), pytest.raises(ValidationError) as error:
         claim_approve(actor=world.second_approver, claim_id=entry.claim_id)
-    assert error.value.messages == ["This claim has already been decided (Approved)."]
+    assert error.value.messages == ["This claim has already been decided (Posted)."]
     assert LedgerEntry.objects.count() == 1
 
 
@@ -232,6 +232,7 @@ def test_database_refuses_second_reversal(world):
     entry = post(world)
     entry_reverse(actor=world.approver, entry_id=entry.pk, reason="误录")
     duplicate = LedgerEntry(
+        kind=LedgerEntry.Kind.REVERSAL,
         villager=entry.villager,
         household=entry.household,
         village=entry.village,

@@ -5,6 +5,7 @@ approval, reversal, patrol and matter goes through the same services as real
 use, so balances, history and escalations are what real use would produce.
 """
 
+import io
 import random
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -12,14 +13,25 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image
 
 from patrols.models import Matter, Patrol
 from patrols.services import matter_move, matter_report, matters_sweep_overdue, patrol_log
-from points.models import Claim, Rule
-from points.services import claim_approve, claim_reject, claim_submit, entry_reverse
+from points.models import Balance, Claim, LedgerEntry, Rule, StarThreshold
+from points.services import (
+    claim_approve,
+    claim_reject,
+    claim_submit,
+    claims_post_due,
+    entry_reverse,
+    objection_decide,
+    objection_raise,
+    policy_for,
+)
 from villagers import roles
 from villagers.models import District, Township, User, Village, Villager
 from villagers.roster import roster_import
@@ -134,17 +146,20 @@ class Command(BaseCommand):
 
     def _points(self, village: Village, staff: dict[str, User], rng: random.Random, count: int):
         today = timezone.localdate()
+        now = timezone.now()
         adults = list(
             Villager.objects.filter(
                 household__village=village, birth_date__lte=today - timedelta(days=14 * 365)
             ).select_related("household")
         )
         party_members = [villager for villager in adults if villager.is_party_member]
+        # Large awards need a second approver, so the demo shows that step too.
+        Rule.objects.filter(points__gte=10).update(second_approval_above=9)
         rules = list(Rule.objects.select_related("category"))
         rewards = [rule for rule in rules if rule.points > 0]
         deductions = [rule for rule in rules if rule.points < 0]
         recorders = [staff["recorder"], staff["village_admin"]]
-        entries = []
+        approved = []
         for number in range(count):
             if number < len(rules):
                 rule = rules[number]  # every rule once, so every item has entries
@@ -157,19 +172,108 @@ class Command(BaseCommand):
                 villager=rng.choice(people),
                 rule=rule,
                 act_date=act_date,
+                photo=_demo_photo(rng) if rule.photo_required else None,
             )
             if number % 50 == 49:
                 continue  # left waiting for approval
-            approver = staff["approver"]
-            try:
-                entries.append(claim_approve(actor=approver, claim_id=claim.pk))
-            except ValidationError:
-                claim_reject(actor=approver, claim_id=claim.pk, reason="超过该项积分上限")
+            if number % 40 == 39:
+                claim_reject(
+                    actor=staff["approver"], claim_id=claim.pk, reason="证据不足，请补充材料"
+                )
+                continue
+            claim = self._approve(claim, staff)
+            if claim.status != Claim.Status.REJECTED:
+                approved.append(claim)
+        self._end_old_notices(approved, today)
+        posted = claims_post_due(now=now, limit=len(approved) + 1)
+        entries = list(LedgerEntry.objects.filter(claim_id__in=posted))
         for entry in rng.sample(entries, k=min(8, len(entries))):
             entry_reverse(actor=staff["approver"], entry_id=entry.pk, reason="录入有误，冲正")
+        self._objections(village, staff)
+        self._stars(village, today)
         self.stdout.write(
-            f"Points: {Claim.objects.count()} claims, {len(entries)} approved entries, 8 reversals."
+            f"Points: {Claim.objects.count()} claims, {len(posted)} posted, 8 reversals, "
+            f"{Claim.objects.filter(status=Claim.Status.IN_NOTICE).count()} on public notice."
         )
+
+    def _approve(self, claim: Claim, staff: dict[str, User]) -> Claim:
+        try:
+            claim = claim_approve(actor=staff["approver"], claim_id=claim.pk)
+        except ValidationError:
+            return claim_reject(
+                actor=staff["approver"], claim_id=claim.pk, reason="超过该项积分上限"
+            )
+        if (
+            claim.status == Claim.Status.AWAITING_SECOND
+            and claim.recorded_by != staff["village_admin"]
+        ):
+            claim = claim_approve(actor=staff["village_admin"], claim_id=claim.pk)
+        return claim
+
+    def _end_old_notices(self, claims: list[Claim], today) -> None:
+        """Demo only: move the notice of claims for acts over a week old into the past.
+
+        Every claim was approved just now, so without this all of them would
+        still be on notice; the recent ones stay there to fill the board.
+        """
+        tz = timezone.get_current_timezone()
+        for claim in claims:
+            if claim.status != Claim.Status.IN_NOTICE or claim.act_date > today - timedelta(days=7):
+                continue
+            notice = policy_for(claim.villager.household.village_id).notice_days
+            starts = datetime.combine(claim.act_date + timedelta(days=1), time(9), tzinfo=tz)
+            Claim.objects.filter(pk=claim.pk).update(
+                decided_at=starts,
+                notice_starts_at=starts,
+                notice_ends_at=starts + timedelta(days=notice),
+            )
+
+    def _objections(self, village: Village, staff: dict[str, User]) -> None:
+        """Let the demo villager object to two claims on notice; the approver upholds one."""
+        objector = User.objects.get(username="cunmin")
+        own_household = objector.villager.household_id
+        on_notice = list(
+            Claim.objects.filter(
+                villager__household__village=village,
+                status=Claim.Status.IN_NOTICE,
+                recorded_by=staff["recorder"],
+            )
+            .exclude(villager__household_id=own_household)
+            .order_by("id")[:2]
+        )
+        reasons = ["那天他外出打工，没有参加这次志愿服务", "照片不是他家的院子"]
+        for claim, reason in zip(on_notice, reasons, strict=False):
+            objection_raise(actor=objector, claim_id=claim.pk, reason=reason)
+        if len(on_notice) == 2:
+            objection = on_notice[1].objections.get()
+            objection_decide(
+                actor=staff["approver"],
+                objection_id=objection.pk,
+                upheld=True,
+                note="经片区书记核实，情况属实，撤回该条积分",
+            )
+
+    def _stars(self, village: Village, today) -> None:
+        """Set this year's star thresholds so that the top fifth of households earn stars."""
+        year_points = sorted(
+            Balance.objects.filter(
+                village=village,
+                household__isnull=False,
+                account=Balance.Account.HONOUR,
+                period=str(today.year),
+            ).values_list("points", flat=True),
+            reverse=True,
+        )
+        if not year_points:
+            return
+        for stars, share in enumerate([0.2, 0.1, 0.05, 0.02, 0.01], start=1):
+            index = min(len(year_points) - 1, int(len(year_points) * share))
+            StarThreshold.objects.update_or_create(
+                village=village,
+                year=today.year,
+                stars=stars,
+                defaults={"min_points": max(1, year_points[index])},
+            )
 
     def _patrols(self, village: Village, rng: random.Random) -> None:
         today = timezone.localdate()
@@ -244,6 +348,14 @@ class Command(BaseCommand):
             ("cunmin", roles.VILLAGER),
         ]:
             self.stdout.write(f"  {username:<18} {role}")
+
+
+def _demo_photo(rng: random.Random) -> ContentFile:
+    """Return a small plain JPEG in a random green, standing in for a villager's photo."""
+    buffer = io.BytesIO()
+    colour = (rng.randrange(40, 90), rng.randrange(120, 200), rng.randrange(40, 90))
+    Image.new("RGB", (64, 48), colour).save(buffer, format="JPEG")
+    return ContentFile(buffer.getvalue(), name="demo.jpg")
 
 
 def _secretary(district: District) -> User:

@@ -1,0 +1,77 @@
+"""Forms of the points pages: a villager's own claim, batch entry, objections."""
+
+import uuid
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from villagers.models import Villager
+
+from .models import Rule
+from .services import REASON_MAX_LENGTH
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class SelfClaimForm(forms.Form):
+    """A villager's claim for themself, with a photo where the rule needs one."""
+
+    rule = forms.ModelChoiceField(label=_("What did you do?"), queryset=Rule.objects.none())
+    act_date = forms.DateField(label=_("Date of the act"), widget=DateInput)
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+    photo = forms.ImageField(label=_("Photo"), required=False)
+    # A fresh key per form: the same form sent twice records one claim.
+    form_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        today = timezone.localdate()
+        self.fields["rule"].queryset = (  # type: ignore[attr-defined]
+            Rule.objects.filter(self_claim=True, category__is_active=True, valid_from__lte=today)
+            .exclude(valid_to__lt=today)
+            .select_related("category")
+        )
+
+
+class BatchEntryForm(forms.Form):
+    """One rule for many villagers of one village on one day."""
+
+    rule = forms.ModelChoiceField(label=_("Scoring rule"), queryset=Rule.objects.none())
+    act_date = forms.DateField(label=_("Date of the act"), widget=DateInput)
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+    villagers = forms.ModelMultipleChoiceField(
+        label=_("Villagers"),
+        queryset=Villager.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    batch_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+
+    def __init__(self, *args, village_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        today = timezone.localdate()
+        self.fields["rule"].queryset = (  # type: ignore[attr-defined]
+            Rule.objects.filter(
+                category__is_active=True, photo_required=False, valid_from__lte=today
+            )
+            .exclude(valid_to__lt=today)
+            .select_related("category")
+        )
+        self.fields["villagers"].queryset = (  # type: ignore[attr-defined]
+            Villager.objects.filter(household__village_id=village_id, status=Villager.Status.ACTIVE)
+            .select_related("household")
+            .order_by("household__number", "id")
+        )
+        self.fields["villagers"].label_from_instance = (  # type: ignore[attr-defined]
+            lambda villager: f"{villager.household.number} {villager.name}"
+        )
+
+
+class ObjectionForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for the objection"),
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
