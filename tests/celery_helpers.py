@@ -12,6 +12,8 @@ from celery import Celery
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CELERY = REPO_ROOT / ".venv" / "bin" / "celery"
+# Databases of a Redis server with the default configuration.
+REDIS_DATABASES = 16
 # How much of each process's log an assertion message shows.
 LOG_TAIL_LINES = 60
 
@@ -19,14 +21,17 @@ LOG_TAIL_LINES = 60
 def xdist_redis_url(base_url: str, xdist_worker: str | None) -> str:
     """Return ``base_url`` moved to a Redis database of this xdist worker's own.
 
-    gw0 gets the base URL's database number plus one, gw1 plus two, and so on. A
-    run without xdist gets plus one. Parallel test processes therefore never take
-    each other's tasks, and none of them uses the base database of the suite.
+    gw0 gets the base URL's database number plus one, gw1 plus two, and so on,
+    wrapping around after Redis's default 16 databases (0 to 15). A run without
+    xdist gets plus one. Parallel test processes therefore never take each
+    other's tasks, and none of them uses the base database of the suite, as long
+    as there are fewer than 16 of them.
     """
     parts = urlsplit(base_url)
     base_database = int(parts.path.lstrip("/") or 0)
     index = int(xdist_worker.removeprefix("gw")) if xdist_worker else 0
-    return urlunsplit(parts._replace(path=f"/{base_database + 1 + index}"))
+    database = (base_database + 1 + index) % REDIS_DATABASES
+    return urlunsplit(parts._replace(path=f"/{database}"))
 
 
 def database_url(settings_dict: dict) -> str:

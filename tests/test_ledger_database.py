@@ -87,6 +87,24 @@ def test_database_refuses_raw_change(posted_entry, statement):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE points_historicalledgerentry SET points = points + 100",
+        "DELETE FROM points_historicalledgerentry",
+        "TRUNCATE points_historicalledgerentry",
+    ],
+)
+def test_database_refuses_history_change(posted_entry, statement):
+    with pytest.raises(IntegrityError) as error, transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(statement)
+    assert "points_historicalledgerentry is append-only" in str(error.value)
+    assert posted_entry.history.get().points == posted_entry.points
+
+
+@pytest.mark.django_db
 def test_truncate_refused_with_flush_setting_off(posted_entry):
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('nengliangbang.test_flush', 'off', false)")
