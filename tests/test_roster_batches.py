@@ -19,7 +19,7 @@ def batches_of_one(monkeypatch):
     monkeypatch.setattr("villagers.roster.applying.LOOKUP_CHUNK", 1)
 
 
-def test_member_above_head_is_saved_and_listed_in_row_order(tmp_path, batches_of_one):
+def test_member_above_head_saved_in_order(tmp_path, batches_of_one):
     village = VillageFactory()
     rows = [
         person("李二", "010002", "配偶", male=False),  # row 4, its head is row 6
@@ -47,7 +47,7 @@ def test_member_above_head_is_saved_and_listed_in_row_order(tmp_path, batches_of
     }
 
 
-def test_district_change_moves_members_of_later_batches(tmp_path, batches_of_one):
+def test_district_change_moves_later_members(tmp_path, batches_of_one):
     village = VillageFactory()
     rows = household_rows()
     path = write_roster(tmp_path / "roster.xlsx", rows)
@@ -72,7 +72,7 @@ def test_district_change_moves_members_of_later_batches(tmp_path, batches_of_one
     assert [row.row_number for row in report.rows] == [4, 5, 6, 7, 8]
 
 
-def test_repeated_id_names_its_first_row_in_any_batch(tmp_path, batches_of_one):
+def test_repeated_id_names_first_row(tmp_path, batches_of_one):
     village = VillageFactory()
     first = person("张一", "010001")
     rows = [
@@ -93,7 +93,7 @@ def test_repeated_id_names_its_first_row_in_any_batch(tmp_path, batches_of_one):
     assert sorted(villagers_of(village).values_list("name", flat=True)) == ["张一", "李二"]
 
 
-def test_head_registered_elsewhere_leaves_household_without_head(tmp_path, batches_of_one):
+def test_head_elsewhere_leaves_no_head(tmp_path, batches_of_one):
     other = VillageFactory()
     head = person("张一", "010001")
     import_roster_en(write_roster(tmp_path / "other.xlsx", [head]), other)
@@ -110,7 +110,7 @@ def test_head_registered_elsewhere_leaves_household_without_head(tmp_path, batch
     assert Villager.objects.get(name="张一").household.village == other
 
 
-def test_report_rows_can_be_read_twice(tmp_path):
+def test_report_rows_read_twice(tmp_path):
     village = VillageFactory()
     path = write_roster(tmp_path / "roster.xlsx", household_rows())
 

@@ -2,11 +2,12 @@
 
 The file is read twice, so memory stays nearly flat however long the roster is.
 The first pass checks each row's own cells and keeps only what the checks
-across rows need: the 32-byte digest of each ID number (a repeated number,
-villagers missing from the file), the row and 片区 of each household's head,
-and the ID numbers registered in another village. The second pass checks
-every row again against that state and writes the valid rows in batches.
-Row outcomes go to a temporary file (``spill.RowLog``), not to a list.
+across rows need. That is the 32-byte digest of each ID number, to find a
+repeated number and the villagers missing from the file. It is also the row
+and 片区 of each household's head, and the ID numbers registered in another
+village. The second pass checks every row again against that state and
+writes the valid rows in batches. Row outcomes go to temporary files
+(``spill.RowLog``), not to a list.
 """
 
 import logging
@@ -84,9 +85,9 @@ class MovedOut:
 class RosterReport:
     """The outcome of one import. ``created``, ``updated`` and ``unchanged`` count villagers.
 
-    ``rows`` is read back from a temporary file in row order; ``rejected``
-    and ``moved_out`` are lists, as long as the rows rejected and the
-    villagers moved out.
+    ``rows`` is read back from temporary files in row order. ``rejected`` and
+    ``moved_out`` are lists, so they take memory for each rejected row and
+    each villager moved out.
     """
 
     created: int = 0
@@ -111,7 +112,7 @@ BeforeCommit = Callable[["RosterReport"], None]
 
 @dataclass
 class _FileIndex:
-    """What the first pass keeps of the whole file for the checks that span rows."""
+    """The state the first pass keeps of the whole file, for the checks that span rows."""
 
     repeats: RepeatedIds = field(default_factory=RepeatedIds)
     heads: HouseholdHeads = field(default_factory=HouseholdHeads)
@@ -191,7 +192,7 @@ def roster_import(
 
 
 def _index_file(path: Path, village: Village) -> _FileIndex:
-    """The first pass: check each row's own cells and keep the state of the cross-row checks."""
+    """Run the first pass: check each row's own cells and keep the state of the cross-row checks."""
     index = _FileIndex()
     waiting: list[Person] = []  # valid rows whose ID number is not yet looked up
     with open_roster(path) as roster:
@@ -225,7 +226,7 @@ def _note_heads(people: list[Person], village: Village, index: _FileIndex) -> No
 def _apply_file(
     path: Path, index: _FileIndex, writer: "_Writer", progress: Progress | None
 ) -> None:
-    """The second pass: check every row against the first pass's state and write the valid ones.
+    """Run the second pass: check every row against the first pass's state and save the valid ones.
 
     A member whose head is further down the file is put off, in a temporary
     file, until the head's household is saved.

@@ -91,11 +91,11 @@ class Person:
 
 
 class RepeatedIds:
-    """Finds ID numbers that appear twice in the file, in the two passes of an import.
+    """A record of the ID numbers that appear twice in the file, used by both passes.
 
-    The first pass keeps the digest of every readable ID number as 32 bytes;
-    it cannot name the earlier row, but it knows a row is a repeat. The
-    second pass keeps the first row of the repeated numbers only.
+    The first pass keeps the digest of every readable ID number as 32 bytes.
+    It cannot name the earlier row, but it can tell that a row is a repeat.
+    The second pass keeps the first row of the repeated numbers only.
     """
 
     def __init__(self) -> None:

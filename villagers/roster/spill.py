@@ -18,9 +18,9 @@ T = TypeVar("T")
 class RowLog:
     """The outcomes of a file's rows, read back in row order.
 
-    Outcomes are written in three runs, each in row order: the rejected rows,
-    which are known as the file is read; the saved rows, known when their
-    batch is saved; and the rows put off until their household's head was
+    Outcomes are written in three runs, each in row order. Rejected rows are
+    known as the file is read, and saved rows when their batch is saved.
+    The third run has the rows put off until their household's head was
     saved. Reading merges the runs, so the report lists rows as the file
     does. Each line is one JSON array, so a name or message with a line
     break stays on one line. The outcome class is passed in to avoid an
