@@ -1,4 +1,14 @@
-"""Applying a checked roster to the database in one transaction."""
+"""Applying a checked roster to the database in one transaction.
+
+The file is read twice, so memory stays nearly flat however long the roster is.
+The first pass checks each row's own cells and keeps only what the checks
+across rows need. That is the 32-byte digest of each ID number, to find a
+repeated number and the villagers missing from the file. It is also the row
+and 片区 of each household's head, and the ID numbers registered in another
+village. The second pass checks every row again against that state and
+writes the valid rows in batches. Row outcomes go to temporary files
+(``spill.RowLog``), not to a list.
+"""
 
 import logging
 import time
@@ -15,8 +25,18 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from ..identity import encrypt_id_number
 from ..models import District, Household, User, Village, Villager, VillagerMove
-from .checking import Person, RowError, check_households, check_rows
-from .reading import open_roster
+from .checking import (
+    HouseholdHeads,
+    Person,
+    RejectedRow,
+    RepeatedIds,
+    RowCounts,
+    RowError,
+    check_rows,
+    digest_bytes,
+)
+from .reading import Column, open_roster
+from .spill import PutOff, RowLog
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +83,12 @@ class MovedOut:
 
 @dataclass
 class RosterReport:
-    """The outcome of one import. ``created``, ``updated`` and ``unchanged`` count villagers."""
+    """The outcome of one import. ``created``, ``updated`` and ``unchanged`` count villagers.
+
+    ``rows`` is read back from temporary files in row order. ``rejected`` and
+    ``moved_out`` are lists, so they take memory for each rejected row and
+    each villager moved out.
+    """
 
     created: int = 0
     updated: int = 0
@@ -71,7 +96,7 @@ class RosterReport:
     unchanged: int = 0
     rejected: list[RowError] = field(default_factory=list)
     moved_out: list[MovedOut] = field(default_factory=list)
-    rows: list[RowOutcome] = field(default_factory=list)
+    rows: RowLog = field(default_factory=lambda: RowLog(RowOutcome))
     households_created: int = 0
     households_updated: int = 0
     districts_created: int = 0
@@ -83,6 +108,20 @@ class RosterReport:
 Progress = Callable[[int], None]
 # Called with the report inside the import's transaction, after the writes.
 BeforeCommit = Callable[["RosterReport"], None]
+
+
+@dataclass
+class _FileIndex:
+    """The state the first pass keeps of the whole file, for the checks that span rows."""
+
+    repeats: RepeatedIds = field(default_factory=RepeatedIds)
+    heads: HouseholdHeads = field(default_factory=HouseholdHeads)
+    # Digests of ID numbers registered in another village (rows to reject).
+    elsewhere: set[bytes] = field(default_factory=set)
+    # (household number, name) of each row rejected for its own cells. Villagers
+    # matching one, or any digest in ``repeats.seen``, stay active, because they
+    # are in the file even if their row cannot be imported.
+    names_of_rejected: set[tuple[str, str]] = field(default_factory=set)
 
 
 def roster_import(
@@ -112,11 +151,6 @@ def roster_import(
     started = time.monotonic()
     path = Path(path)
     report = RosterReport(dry_run=dry_run)
-    with open_roster(path) as roster:
-        checked = check_rows(roster.rows, roster.columns, progress)
-    columns = roster.columns
-    report.rejected = checked.rejected
-    report.skipped_rows = checked.skipped
 
     with transaction.atomic():
         # Imports into one village run one at a time, so two of them cannot
@@ -133,21 +167,9 @@ def roster_import(
             change_reason=change_reason[:CHANGE_REASON_MAX_LENGTH],
             source=path.name[: VillagerMove._meta.get_field("source").max_length or 0],
         )
-        existing = _existing_villagers(person.id_number.digest for person in checked.people)
-        people = _reject_other_villages(checked.people, existing, village, report.rejected)
-        people = check_households(people, columns, report.rejected)
-
-        districts = writer.save_districts(people)
-        households = writer.save_households(people, districts)
-        writer.save_villagers(people, households, existing)
-        writer.mark_moved_out(checked.digests_in_file, checked.names_in_file)
-
-        report.rejected.sort(key=lambda error: error.row_number)
-        report.rows.extend(
-            RowOutcome(error.row_number, error.name, RowStatus.REJECTED, error.message)
-            for error in report.rejected
-        )
-        report.rows.sort(key=lambda outcome: outcome.row_number)
+        index = _index_file(path, village)
+        _apply_file(path, index, writer, progress)
+        writer.mark_moved_out(index)
         if dry_run:
             transaction.set_rollback(True)
         elif before_commit is not None:
@@ -169,40 +191,97 @@ def roster_import(
     return report
 
 
-def _existing_villagers(digests: Iterable[str]) -> dict[str, Villager]:
-    existing: dict[str, Villager] = {}
-    for chunk in _chunks(list(digests), LOOKUP_CHUNK):
-        queryset = Villager.objects.filter(id_number_digest__in=chunk).select_related(
-            "household__district"
-        )
-        existing.update((villager.id_number_digest, villager) for villager in queryset)
-    return existing
+def _index_file(path: Path, village: Village) -> _FileIndex:
+    """Run the first pass: check each row's own cells and keep the state of the cross-row checks."""
+    index = _FileIndex()
+    waiting: list[Person] = []  # valid rows whose ID number is not yet looked up
+    with open_roster(path) as roster:
+        for result in check_rows(roster.rows, roster.columns, index.repeats, RowCounts()):
+            if isinstance(result, RejectedRow):
+                index.names_of_rejected.add((result.household_number, result.name))
+                continue
+            waiting.append(result)
+            if len(waiting) >= LOOKUP_CHUNK:
+                _note_heads(waiting, village, index)
+                waiting = []
+    _note_heads(waiting, village, index)
+    index.repeats.second_pass = True
+    return index
 
 
-def _reject_other_villages(
-    people: list[Person],
-    existing: dict[str, Villager],
-    village: Village,
-    rejected: list[RowError],
-) -> list[Person]:
-    """Reject people whose ID number is registered in another village."""
-    accepted = []
+def _note_heads(people: list[Person], village: Village, index: _FileIndex) -> None:
+    """Note which people are registered elsewhere, then the heads among the others."""
+    digests = [person.id_number.digest for person in people]
+    elsewhere = (
+        Villager.objects.filter(id_number_digest__in=digests)
+        .exclude(household__village_id=village.pk)
+        .values_list("id_number_digest", flat=True)
+    )
+    index.elsewhere.update(bytes.fromhex(digest) for digest in elsewhere)
     for person in people:
-        villager = existing.get(person.id_number.digest)
-        if villager is not None and villager.household.village_id != village.pk:
-            rejected.append(
-                RowError(
-                    person.row_number,
-                    person.name,
-                    _(
-                        "A villager with this ID number is registered in another village, "
-                        "so this row was not imported."
-                    ),
-                )
-            )
-        else:
-            accepted.append(person)
-    return accepted
+        if digest_bytes(person.id_number) not in index.elsewhere:
+            index.heads.note(person)
+
+
+def _apply_file(
+    path: Path, index: _FileIndex, writer: "_Writer", progress: Progress | None
+) -> None:
+    """Run the second pass: check every row against the first pass's state and save the valid ones.
+
+    A member whose head is further down the file is put off, in a temporary
+    file, until the head's household is saved.
+    """
+    counts = RowCounts()
+    put_off: PutOff[Person] = PutOff()
+    batch: list[Person] = []
+    with open_roster(path) as roster:
+        rows = check_rows(roster.rows, roster.columns, index.repeats, counts, progress)
+        for result in rows:
+            person = _accepted(result, roster.columns, index, writer)
+            if person is None:
+                continue
+            if (
+                not person.is_head
+                and index.heads.head_row(person.household_number) > person.row_number
+            ):
+                put_off.add(person)
+                continue
+            batch.append(person)
+            if len(batch) >= FLUSH_ROWS:
+                writer.save_batch(batch)
+                batch = []
+    writer.save_batch(batch)
+    writer.report.skipped_rows = counts.skipped
+
+    batch = []
+    for person in put_off.read_all():
+        batch.append(person)
+        if len(batch) >= FLUSH_ROWS:
+            writer.save_batch(batch, later=True)
+            batch = []
+    writer.save_batch(batch, later=True)
+
+
+def _accepted(
+    result: Person | RejectedRow, columns: dict[str, Column], index: _FileIndex, writer: "_Writer"
+) -> Person | None:
+    """Return the person of a row that passes every check, or reject the row and return None."""
+    if isinstance(result, RejectedRow):
+        writer.reject(result.as_error())
+        return None
+    person = result
+    message: str | None
+    if digest_bytes(person.id_number) in index.elsewhere:
+        message = _(
+            "A villager with this ID number is registered in another village, "
+            "so this row was not imported."
+        )
+    else:
+        message = index.heads.problem(person, columns["relation"].heading)
+    if message is not None:
+        writer.reject(RowError(person.row_number, person.name, message))
+        return None
+    return person
 
 
 @dataclass
@@ -211,10 +290,6 @@ class _VillagerBatch:
     changed: list[Villager] = field(default_factory=list)
     changed_fields: set[str] = field(default_factory=set)
     moves: list[VillagerMove] = field(default_factory=list)
-
-    @property
-    def size(self) -> int:
-        return len(self.new) + len(self.changed)
 
 
 @dataclass
@@ -228,6 +303,11 @@ class _Writer:
     moved_on: date
     change_reason: str
     source: str
+    # The village's districts by name, loaded when the first batch is saved.
+    districts: dict[str, District] = field(default_factory=dict)
+    # A household's 片区 before this import changed it, by household pk: its
+    # members in later batches are moved from there. Only changed households.
+    old_districts: dict[int, District] = field(default_factory=dict)
 
     @property
     def history(self) -> dict[str, Any]:
@@ -237,30 +317,50 @@ class _Writer:
             "default_change_reason": self.change_reason,
         }
 
-    def save_districts(self, people: list[Person]) -> dict[str, District]:
-        districts = {district.name: district for district in self.village.districts.all()}
+    def reject(self, error: RowError) -> None:
+        self.report.rejected.append(error)
+        self.report.rows.write(
+            RowOutcome(error.row_number, error.name, RowStatus.REJECTED, error.message),
+            run=RowLog.REJECTED,
+        )
+
+    def save_batch(self, people: list[Person], *, later: bool = False) -> None:
+        """Save the districts, households and villagers of ``people``, who passed every check."""
+        if not people:
+            return
+        self._save_districts(people)
+        households = self._save_households(people)
+        existing = _existing_villagers(person.id_number.digest for person in people)
+        batch = _VillagerBatch()
+        for person in people:
+            self._save_villager(person, households[person.household_number], existing, batch, later)
+        self._flush(batch)
+
+    def _save_districts(self, people: list[Person]) -> None:
+        if not self.districts:
+            self.districts = {district.name: district for district in self.village.districts.all()}
         new = [
             District(village=self.village, name=name)
             for name in dict.fromkeys(person.district for person in people)
-            if name not in districts
+            if name not in self.districts
         ]
         if new:
             created = bulk_create_with_history(new, District, batch_size=BATCH_SIZE, **self.history)
             for district in created:
-                districts[district.name] = district
-        self.report.districts_created = len(new)
-        return districts
+                self.districts[district.name] = district
+        self.report.districts_created += len(new)
 
-    def save_households(
-        self, people: list[Person], districts: dict[str, District]
-    ) -> dict[str, Household]:
+    def _save_households(self, people: list[Person]) -> dict[str, Household]:
+        """Create or update the households headed in ``people``; return all of theirs by number."""
+        numbers = {person.household_number for person in people}
         households = {
             household.number: household
-            for household in self.village.households.select_related("district")
+            for chunk in _chunks(sorted(numbers), LOOKUP_CHUNK)
+            for household in self.village.households.filter(number__in=chunk)
         }
         new, changed, changed_fields = [], [], set()
         for head in (person for person in people if person.is_head):
-            new_values: dict[str, Any] = {"district_id": districts[head.district].pk}
+            new_values: dict[str, Any] = {"district_id": self.districts[head.district].pk}
             if head.village_group is not None:
                 new_values["village_group"] = head.village_group
             if head.address is not None:
@@ -272,10 +372,13 @@ class _Writer:
                     Household(village=self.village, number=head.household_number, **new_values)
                 )
                 continue
+            old_district_id = household.district_id
             fields = _assign_changes(household, new_values)
             if fields:
                 changed.append(household)
                 changed_fields.update(fields)
+            if "district_id" in fields:
+                self.old_districts[household.pk] = self._district_by_pk(old_district_id)
 
         if new:
             created = bulk_create_with_history(
@@ -287,38 +390,41 @@ class _Writer:
             bulk_update_with_history(
                 changed, Household, sorted(changed_fields), batch_size=BATCH_SIZE, **self.history
             )
-        by_pk = {district.pk: district for district in districts.values()}
         for household in households.values():
-            household.district = by_pk[household.district_id]
-        self.report.households_created = len(new)
-        self.report.households_updated = len(changed)
+            household.district = self._district_by_pk(household.district_id)
+        self.report.households_created += len(new)
+        self.report.households_updated += len(changed)
         return households
 
-    def save_villagers(
+    def _district_by_pk(self, pk: int) -> District:
+        for district in self.districts.values():
+            if district.pk == pk:
+                return district
+        district = District.objects.get(pk=pk)
+        self.districts[district.name] = district
+        return district
+
+    def _save_villager(
         self,
-        people: list[Person],
-        households: dict[str, Household],
+        person: Person,
+        household: Household,
         existing: dict[str, Villager],
+        batch: _VillagerBatch,
+        later: bool,
     ) -> None:
-        batch = _VillagerBatch()
-        for person in people:
-            household = households[person.household_number]
-            new_values = _villager_values(person, household)
-            villager = existing.pop(person.id_number.digest, None)
-            if villager is None:
-                digest = person.id_number.digest
-                encrypted = encrypt_id_number(person.id_number.value, digest=digest)
-                batch.new.append(
-                    Villager(id_number_digest=digest, id_number_encrypted=encrypted, **new_values)
-                )
-                self.report.created += 1
-                self._outcome(person, RowStatus.NEW)
-            else:
-                self._update_villager(person, villager, household, new_values, batch)
-            if batch.size >= FLUSH_ROWS:
-                self._flush(batch)
-                batch = _VillagerBatch()
-        self._flush(batch)
+        new_values = _villager_values(person, household)
+        villager = existing.pop(person.id_number.digest, None)
+        if villager is None:
+            digest = person.id_number.digest
+            encrypted = encrypt_id_number(person.id_number.value, digest=digest)
+            batch.new.append(
+                Villager(id_number_digest=digest, id_number_encrypted=encrypted, **new_values)
+            )
+            self.report.created += 1
+            self._outcome(person, RowStatus.NEW, "", later)
+            return
+        status, detail = self._update_villager(person, villager, household, new_values, batch)
+        self._outcome(person, status, detail, later)
 
     def _update_villager(
         self,
@@ -326,8 +432,9 @@ class _Writer:
         villager: Villager,
         household: Household,
         new_values: dict[str, Any],
-        batch: "_VillagerBatch",
-    ) -> None:
+        batch: _VillagerBatch,
+    ) -> tuple[str, str]:
+        """Update an existing villager and return the row's status and detail."""
         move = self._move_of(villager, household)
         if not villager.id_number_encrypted:
             # Villagers imported before the number was kept encrypted.
@@ -344,16 +451,14 @@ class _Writer:
         if move is not None:
             batch.moves.append(move)
             self.report.moved += 1
-            self._outcome(person, RowStatus.MOVED, _move_detail(move))
-        elif fields:
+            return RowStatus.MOVED, _move_detail(move)
+        if fields:
             self.report.updated += 1
-            self._outcome(person, RowStatus.UPDATED, _changed_detail(fields))
-        else:
-            self.report.unchanged += 1
-            self._outcome(person, RowStatus.UNCHANGED)
+            return RowStatus.UPDATED, _changed_detail(fields)
+        self.report.unchanged += 1
+        return RowStatus.UNCHANGED, ""
 
-    def _flush(self, batch: "_VillagerBatch") -> None:
-        """Write a batch of villagers, so model instances for the whole file never pile up."""
+    def _flush(self, batch: _VillagerBatch) -> None:
         if batch.new:
             bulk_create_with_history(batch.new, Villager, batch_size=BATCH_SIZE, **self.history)
         if batch.changed:
@@ -366,20 +471,23 @@ class _Writer:
             )
         VillagerMove.objects.bulk_create(batch.moves, batch_size=BATCH_SIZE)
 
-    def _outcome(self, person: Person, status: str, detail: str = "") -> None:
-        self.report.rows.append(RowOutcome(person.row_number, person.name, status, detail))
+    def _outcome(self, person: Person, status: str, detail: str, later: bool) -> None:
+        outcome = RowOutcome(person.row_number, person.name, status, detail)
+        self.report.rows.write(outcome, run=RowLog.PUT_OFF if later else RowLog.SAVED)
 
     def _move_of(self, villager: Villager, household: Household) -> VillagerMove | None:
         """Return the move of a villager into ``household``, or None when nothing moved.
 
         Reads the villager's current household, so call it before changing it.
+        The 片区 it had before this import counts, even if an earlier batch changed it.
         """
         old = villager.household
+        old_district = self.old_districts.get(old.pk) or old.district
         if villager.status == Villager.Status.MOVED_OUT:
             kind = VillagerMove.Kind.RETURNED
         elif old.number != household.number:
             kind = VillagerMove.Kind.HOUSEHOLD
-        elif old.district_id != household.district_id:
+        elif old_district.pk != household.district_id:
             kind = VillagerMove.Kind.DISTRICT
         else:
             return None
@@ -389,16 +497,14 @@ class _Writer:
             moved_on=self.moved_on,
             from_household=old.number,
             to_household=household.number,
-            from_district=old.district.name,
+            from_district=old_district.name,
             to_district=household.district.name,
             recorded_by=self.actor,
             recorded_at=self.now,
             source=self.source,
         )
 
-    def mark_moved_out(
-        self, digests_in_file: set[str], names_in_file: set[tuple[str, str]]
-    ) -> None:
+    def mark_moved_out(self, index: _FileIndex) -> None:
         """Mark active villagers of the village who are not in the file as moved out."""
         # Only the keys of every active villager are read; whole rows only for the missing.
         active = Villager.objects.filter(
@@ -407,15 +513,15 @@ class _Writer:
         missing_pks = [
             pk
             for pk, digest, household_number, name in active.iterator(chunk_size=LOOKUP_CHUNK)
-            if digest not in digests_in_file and (household_number, name) not in names_in_file
+            if bytes.fromhex(digest) not in index.repeats.seen
+            and (household_number, name) not in index.names_of_rejected
         ]
-        missing = [
-            villager
-            for chunk in _chunks(missing_pks, LOOKUP_CHUNK)
-            for villager in Villager.objects.filter(pk__in=chunk).select_related(
-                "household__district"
+        for chunk in _chunks(missing_pks, LOOKUP_CHUNK):
+            self._move_out(
+                list(Villager.objects.filter(pk__in=chunk).select_related("household__district"))
             )
-        ]
+
+    def _move_out(self, missing: list[Villager]) -> None:
         moves = []
         for villager in missing:
             villager.status = Villager.Status.MOVED_OUT
@@ -444,6 +550,16 @@ class _Writer:
                 **self.history,
             )
             VillagerMove.objects.bulk_create(moves, batch_size=BATCH_SIZE)
+
+
+def _existing_villagers(digests: Iterable[str]) -> dict[str, Villager]:
+    existing: dict[str, Villager] = {}
+    for chunk in _chunks(list(digests), LOOKUP_CHUNK):
+        queryset = Villager.objects.filter(id_number_digest__in=chunk).select_related(
+            "household__district"
+        )
+        existing.update((villager.id_number_digest, villager) for villager in queryset)
+    return existing
 
 
 def _move_detail(move: VillagerMove) -> str:

@@ -1,9 +1,8 @@
 """Checking roster rows: each row's own cells, repeated ID numbers and households."""
 
 import re
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -56,6 +55,16 @@ class RowError:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class RejectedRow(RowError):
+    """A row that failed the checks of its own cells, with what keeps its villager active."""
+
+    household_number: str = ""
+
+    def as_error(self) -> RowError:
+        return RowError(self.row_number, self.name, self.message)
+
+
 @dataclass(slots=True)
 class Person:
     """A roster row that passed the checks of its own cells."""
@@ -81,56 +90,82 @@ class Person:
         return self.relation == HEAD_RELATION
 
 
-@dataclass
-class CheckedRows:
-    """The rows of a file after the checks of their own cells."""
+class RepeatedIds:
+    """A record of the ID numbers that appear twice in the file, used by both passes.
 
-    people: list[Person] = field(default_factory=list)
-    rejected: list[RowError] = field(default_factory=list)
-    # Digests of every readable ID number in the file, rejected rows included,
-    # and (household number, name) of every rejected row. Villagers matching
-    # either stay active, because they are in the file even if not importable.
-    digests_in_file: set[str] = field(default_factory=set)
-    names_in_file: set[tuple[str, str]] = field(default_factory=set)
+    The first pass keeps the digest of every readable ID number as 32 bytes.
+    It cannot name the earlier row, but it can tell that a row is a repeat.
+    The second pass keeps the first row of the repeated numbers only.
+    """
+
+    def __init__(self) -> None:
+        self.seen: set[bytes] = set()
+        self.repeated: set[bytes] = set()
+        self._first_rows: dict[bytes, int] = {}
+        self.second_pass = False
+
+    def earlier_row(self, digest: bytes, row_number: int) -> int | None:
+        """Return the row where this ID number first appeared, or None for its first row."""
+        if self.second_pass:
+            if digest not in self.repeated:
+                return None
+            first_row = self._first_rows.setdefault(digest, row_number)
+            return None if first_row == row_number else first_row
+        if digest in self.seen:
+            self.repeated.add(digest)
+            return 0  # a repeat; the second pass finds the row number
+        self.seen.add(digest)
+        return None
+
+
+@dataclass
+class RowCounts:
     skipped: int = 0  # blank, totals, repeated header and filler rows
+
+
+def digest_bytes(id_number: IdNumber) -> bytes:
+    return bytes.fromhex(id_number.digest)
 
 
 def check_rows(
     rows: Iterable[tuple[int, Sequence[Any]]],
     columns: dict[str, Column],
+    repeats: RepeatedIds,
+    counts: RowCounts,
     progress: Callable[[int], None] | None = None,
-) -> CheckedRows:
-    """Check each row's own cells and repeated ID numbers, and sort the rows.
+) -> Iterator[Person | RejectedRow]:
+    """Check each row's own cells and repeated ID numbers; yield a person or an error per row.
 
+    Rows that are not people are counted in ``counts.skipped`` and not yielded.
     Calls ``progress`` with the number of rows read so far every PROGRESS_EVERY rows.
     """
-    checked = CheckedRows()
-    first_row_of_id: dict[str, int] = {}
     for count, (row_number, values) in enumerate(rows, 1):
         if progress and count % PROGRESS_EVERY == 0:
             progress(count)
         cells = RowCells(values, columns)
         if cells.is_not_a_person(values):
-            checked.skipped += 1
+            counts.skipped += 1
             continue
 
         errors = _check_cells(cells)
         id_number = _read_id_number(cells, errors)
         if id_number is not None:
-            checked.digests_in_file.add(id_number.digest)
-            first_row = first_row_of_id.setdefault(id_number.value, row_number)
-            if first_row != row_number:
+            first_row = repeats.earlier_row(digest_bytes(id_number), row_number)
+            if first_row is not None:
                 errors.append(
                     _("The same ID number is already in row %(row)s.") % {"row": first_row}
                 )
             _check_against_id_number(cells, id_number, errors)
 
         if errors or id_number is None:
-            checked.rejected.append(RowError(row_number, cells.name(), " ".join(errors)))
-            checked.names_in_file.add((cells.text("household_number"), cells.name()))
+            yield RejectedRow(
+                row_number,
+                cells.name(),
+                " ".join(errors),
+                household_number=cells.text("household_number"),
+            )
         else:
-            checked.people.append(_person_of(row_number, cells, id_number))
-    return checked
+            yield _person_of(row_number, cells, id_number)
 
 
 class RowCells:
@@ -307,51 +342,52 @@ def _check_against_id_number(cells: RowCells, id_number: IdNumber, errors: list[
         )
 
 
-def check_households(
-    people: list[Person], columns: dict[str, Column], rejected: list[RowError]
-) -> list[Person]:
-    """Reject households without a head, second heads, and rows placing a household elsewhere.
+class HouseholdHeads:
+    """The row and 片区 of the first valid head of each household in the file.
 
-    Each accepted household has exactly one head, and the head's row sets its 片区.
+    The first pass fills it; the second checks every row against it, so a
+    household's rows need not be kept together in memory. District names
+    are shared, so each household costs one dict entry.
     """
-    by_household: dict[str, list[Person]] = defaultdict(list)
-    for person in people:
-        by_household[person.household_number].append(person)
 
-    accepted = []
-    for number, members in by_household.items():
-        heads = [person for person in members if person.is_head]
-        if not heads:
-            message = _(
+    def __init__(self) -> None:
+        self._heads: dict[str, tuple[int, str]] = {}
+        self._districts: dict[str, str] = {}
+
+    def note(self, person: Person) -> None:
+        if person.is_head and person.household_number not in self._heads:
+            district = self._districts.setdefault(person.district, person.district)
+            self._heads[person.household_number] = (person.row_number, district)
+
+    def head_row(self, household_number: str) -> int:
+        return self._heads[household_number][0]
+
+    def problem(self, person: Person, relation_heading: str) -> str | None:
+        """Return why ``person`` cannot join their household, or None when they can.
+
+        Each accepted household has exactly one head, and the head's row sets its 片区.
+        """
+        number = person.household_number
+        head = self._heads.get(number)
+        if head is None:
+            return _(
                 "Household %(household)s has no valid row whose %(column)s is %(head)s, "
                 "so none of its rows were imported."
+            ) % {"household": number, "column": relation_heading, "head": HEAD_RELATION}
+        head_row, head_district = head
+        if person.is_head and person.row_number != head_row:
+            return _("Household %(household)s already has its head in row %(row)s.") % {
+                "household": number,
+                "row": head_row,
+            }
+        if person.district != head_district:
+            return _(
+                "This row puts household %(household)s in %(district)s, "
+                "but the head's row %(row)s puts it in %(head_district)s."
             ) % {
                 "household": number,
-                "column": columns["relation"].heading,
-                "head": HEAD_RELATION,
+                "district": person.district,
+                "row": head_row,
+                "head_district": head_district,
             }
-            rejected.extend(RowError(person.row_number, person.name, message) for person in members)
-            continue
-
-        head = heads[0]
-        for person in members:
-            if person.is_head and person is not head:
-                message = _("Household %(household)s already has its head in row %(row)s.") % {
-                    "household": number,
-                    "row": head.row_number,
-                }
-            elif person.district != head.district:
-                message = _(
-                    "This row puts household %(household)s in %(district)s, "
-                    "but the head's row %(row)s puts it in %(head_district)s."
-                ) % {
-                    "household": number,
-                    "district": person.district,
-                    "row": head.row_number,
-                    "head_district": head.district,
-                }
-            else:
-                accepted.append(person)
-                continue
-            rejected.append(RowError(person.row_number, person.name, message))
-    return accepted
+        return None

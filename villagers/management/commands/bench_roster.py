@@ -4,6 +4,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -48,51 +49,78 @@ class Command(BaseCommand):
             default=[5000, 20000, 50000],
             help="Roster sizes to import, in rows. Default: 5000 20000 50000.",
         )
+        parser.add_argument(
+            "--tracemalloc",
+            action="store_true",
+            help=(
+                "Also print the peak of Python allocations during the import, traced by "
+                "tracemalloc. Tracing slows the import, so its seconds are not comparable."
+            ),
+        )
         # Internal: import one file and print its figures (run in a fresh process per size).
         parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
 
     def handle(self, *args, rows: list[int], measure: Path | None, **options):
+        trace = options["tracemalloc"]
         if measure is not None:
-            self._measure(measure)
+            self._measure(measure, trace=trace)
             return
-        self.stdout.write("   rows   file MB   seconds   rows/s   peak RSS MB   RSS growth MB")
+        heading = "   rows   file MB   seconds   rows/s   peak RSS MB   RSS growth MB"
+        self.stdout.write(heading + ("   traced peak MB" if trace else ""))
         with tempfile.TemporaryDirectory() as folder:
             for size in rows:
                 path = Path(folder) / f"roster-{size}.xlsx"
                 write_synthetic_roster(path, size)
                 # A fresh process per size, so each peak RSS belongs to one import only.
+                command = [sys.executable, "manage.py", "bench_roster", "--measure", str(path)]
                 result = subprocess.run(  # noqa: S603 - runs this same command
-                    [sys.executable, "manage.py", "bench_roster", "--measure", str(path)],
+                    command + (["--tracemalloc"] if trace else []),
                     cwd=settings.BASE_DIR,
                     capture_output=True,
                     text=True,
                     check=True,
                 )
-                seconds, peak, growth = (float(value) for value in result.stdout.split())
+                seconds, peak, growth, traced = (float(value) for value in result.stdout.split())
                 self.stdout.write(
                     f"{size:>7} {path.stat().st_size / 1e6:9.1f} {seconds:9.1f} "
                     f"{size / seconds:8.0f} {peak:13.0f} {growth:15.0f}"
+                    + (f" {traced:16.1f}" if trace else "")
                 )
 
-    def _measure(self, path: Path) -> None:
-        """Import ``path`` and print seconds, peak RSS and its growth during the import, in MB."""
+    def _measure(self, path: Path, *, trace: bool) -> None:
+        """Import ``path`` and print seconds, peak RSS, its growth and the traced peak, in MB.
+
+        The traced peak is 0 without ``trace``.
+        """
         with transaction.atomic():
             township, _created = Township.objects.get_or_create(name="基准测试镇")
             village = Village.objects.create(township=township, name=f"基准测试村{path.stem}")
             before = _max_rss_mb()
+            if trace:
+                tracemalloc.start()
             started = time.perf_counter()
             report = roster_import(path=path, village=village, actor=None)
             seconds = time.perf_counter() - started
+            traced = _mb(tracemalloc.get_traced_memory()[1]) if trace else 0.0
+            tracemalloc.stop()
             peak = _max_rss_mb()
+            rows = len(report.rows)
             transaction.set_rollback(True)
         if report.rejected:
             raise CommandError(f"the synthetic roster has rejected rows: {report.rejected[:3]}")
-        self.stdout.write(f"{seconds:.2f} {peak:.1f} {peak - before:.1f}")
+        if rows != int(path.stem.removeprefix("roster-")):
+            raise CommandError(f"the report lists {rows} rows, not one per row of {path.name}")
+        self.stdout.write(f"{seconds:.2f} {peak:.1f} {peak - before:.1f} {traced:.1f}")
 
 
 def _max_rss_mb() -> float:
     # Linux reports ru_maxrss in kilobytes.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return _mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+
+
+def _mb(size: int) -> float:
+    """Return ``size`` bytes in MB of 2**20 bytes, the unit of both memory figures."""
+    return size / 2**20
 
 
 def write_synthetic_roster(path: Path, size: int) -> None:
