@@ -442,9 +442,10 @@ class RankingView(ApiView):
 
 class OnTimeRateQuerySerializer(serializers.Serializer):
     month = serializers.RegexField(
-        r"^\d{4}-(0[1-9]|1[0-2])$",
+        r"^20\d{2}-(0[1-9]|1[0-2])$",
         required=False,
-        help_text="Month of the matters' deadlines, as YYYY-MM; this month by default.",
+        help_text="Month of the matters' deadlines, as YYYY-MM from 2000-01 to 2099-12; "
+        "this month by default.",
         error_messages={"invalid": _("Enter a month such as 2026-12.")},
     )
     by = serializers.ChoiceField(

@@ -6,7 +6,7 @@ because villagers are never granted the API role.
 """
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import BasePermission
@@ -140,25 +140,35 @@ class ExplanationView(ApiView):
     description="Every entry behind the villager's balances, with rule version, evidence, "
     "approvers and public notice dates. Names are not masked: the reader is the villager "
     "or staff of the village.",
+    parameters=[
+        OpenApiParameter(
+            "villager_id", int, OpenApiParameter.PATH, description="Id of the villager."
+        )
+    ],
     responses=VillagerExplanationSerializer,
 )
 class VillagerExplanationView(ExplanationView):
     serializer_class = VillagerExplanationSerializer
 
-    def get(self, request: Request, villager_id: int) -> Response:
-        villager = explainable_villager(request.user, villager_id)  # type: ignore[arg-type]
+    def get(self, request: Request, villager_id: str) -> Response:
+        villager = explainable_villager(request.user, int(villager_id))  # type: ignore[arg-type]
         return Response(selectors.villager_explanation(villager))
 
 
 @extend_schema(
     summary="Explain a household's points",
     description="Every entry behind the household's balances, with its star level this year.",
+    parameters=[
+        OpenApiParameter(
+            "household_id", int, OpenApiParameter.PATH, description="Id of the household."
+        )
+    ],
     responses=HouseholdExplanationSerializer,
 )
 class HouseholdExplanationView(ExplanationView):
     serializer_class = HouseholdExplanationSerializer
 
-    def get(self, request: Request, household_id: int) -> Response:
-        household = explainable_household(request.user, household_id)  # type: ignore[arg-type]
+    def get(self, request: Request, household_id: str) -> Response:
+        household = explainable_household(request.user, int(household_id))  # type: ignore[arg-type]
         data = selectors.household_explanation(household, year=timezone.localdate().year)
         return Response(data)

@@ -273,6 +273,10 @@ def test_on_time_rate_by_district_and_empty(api_world, viewer):
     response = viewer.get(API + "statistics/on-time-rate/?month=2026-13&by=street")
     assert response.status_code == 400
     assert set(response.json()["fields"]) == {"month", "by"}
+    # Year 0 would overflow the date arithmetic of the month's bounds.
+    year_zero = viewer.get(API + "statistics/on-time-rate/?month=0000-01")
+    assert year_zero.status_code == 400
+    assert year_zero.json()["fields"] == {"month": ["请填写月份，如 2026-12。"]}
 
 
 def test_star_households_follow_points_thresholds(api_world, viewer):
