@@ -5,8 +5,8 @@ from datetime import UTC
 import django_filters
 from django.db.models import Exists, OuterRef, QuerySet
 
-from patrols.models import Matter
-from points.models import Category, LedgerEntry, Rule
+from patrols.models import DailyPatrolCheck, FollowUp, Matter, Meeting
+from points.models import Category, Claim, LedgerEntry, Objection, Rule
 from villagers.models import District, Household, Villager
 
 
@@ -146,3 +146,81 @@ class VillagerFilter(django_filters.FilterSet):
     class Meta:
         model = Villager
         fields = ["village", "household", "status", "population_type"]
+
+
+class ClaimFilter(django_filters.FilterSet):
+    village = django_filters.NumberFilter(
+        field_name="villager__household__village", help_text="Village id."
+    )
+    district = django_filters.NumberFilter(
+        field_name="villager__household__district", help_text="District id of the household."
+    )
+    status = django_filters.ChoiceFilter(choices=Claim.Status.choices, help_text="Claim state.")
+    date_from = django_filters.DateFilter(
+        field_name="act_date", lookup_expr="gte", help_text="First day of the acts, inclusive."
+    )
+    date_to = django_filters.DateFilter(
+        field_name="act_date", lookup_expr="lte", help_text="Last day of the acts, inclusive."
+    )
+    notice_ends_after = UtcDateTimeFilter(
+        field_name="notice_ends_at",
+        lookup_expr="gt",
+        help_text="Only claims whose public notice ends after this time.",
+    )
+
+    class Meta:
+        model = Claim
+        fields = ["village", "district", "status", "date_from", "date_to", "notice_ends_after"]
+
+
+class ObjectionFilter(django_filters.FilterSet):
+    village = django_filters.NumberFilter(
+        field_name="claim__villager__household__village", help_text="Village id."
+    )
+    claim = django_filters.NumberFilter(field_name="claim", help_text="Claim id.")
+    status = django_filters.ChoiceFilter(
+        choices=Objection.Status.choices, help_text="Objection state."
+    )
+
+    class Meta:
+        model = Objection
+        fields = ["village", "claim", "status"]
+
+
+class PatrolComplianceFilter(django_filters.FilterSet):
+    village = django_filters.NumberFilter(field_name="district__village", help_text="Village id.")
+    district = django_filters.NumberFilter(field_name="district", help_text="District id.")
+    date_from = django_filters.DateFilter(
+        field_name="day", lookup_expr="gte", help_text="First checked day, inclusive."
+    )
+    date_to = django_filters.DateFilter(
+        field_name="day", lookup_expr="lte", help_text="Last checked day, inclusive."
+    )
+
+    class Meta:
+        model = DailyPatrolCheck
+        fields = ["village", "district", "date_from", "date_to"]
+
+
+class MeetingFilter(django_filters.FilterSet):
+    village = django_filters.NumberFilter(field_name="village", help_text="Village id.")
+    date_from = django_filters.DateFilter(
+        field_name="date", lookup_expr="gte", help_text="First meeting day, inclusive."
+    )
+    date_to = django_filters.DateFilter(
+        field_name="date", lookup_expr="lte", help_text="Last meeting day, inclusive."
+    )
+
+    class Meta:
+        model = Meeting
+        fields = ["village", "date_from", "date_to"]
+
+
+class FollowUpFilter(django_filters.FilterSet):
+    village = django_filters.NumberFilter(field_name="meeting__village", help_text="Village id.")
+    meeting = django_filters.NumberFilter(field_name="meeting", help_text="Meeting id.")
+    status = django_filters.ChoiceFilter(choices=FollowUp.Status.choices, help_text="open or done.")
+
+    class Meta:
+        model = FollowUp
+        fields = ["village", "meeting", "status"]

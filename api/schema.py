@@ -61,7 +61,10 @@ class ApiAutoSchema(AutoSchema):
 
     def get_override_parameters(self):
         parameters = list(super().get_override_parameters())
-        if self.method == "GET":
+        exports = any(
+            getattr(renderer, "format", None) == "csv" for renderer in self.view.renderer_classes
+        )
+        if self.method == "GET" and exports:
             parameters.append(FORMAT_PARAMETER)
         return parameters
 

@@ -1,7 +1,5 @@
 """Read queries of the API: scoped querysets and the aggregated statistics."""
 
-from datetime import datetime
-
 from django.db.models import (
     Count,
     Exists,
@@ -14,11 +12,9 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncMonth
 
-from patrols.models import Matter
-from points.models import LedgerEntry
+from patrols.models import DailyPatrolCheck, FollowUp, Matter, Meeting
+from points.models import Balance, Claim, LedgerEntry, Objection, StarThreshold
 from villagers.models import Village
-
-CLOSED_STATUSES = (Matter.Status.RESOLVED, Matter.Status.VERIFIED)
 
 
 def ledger_entries(villages: QuerySet[Village]) -> QuerySet[LedgerEntry]:
@@ -57,30 +53,89 @@ def matters(villages: QuerySet[Village]) -> QuerySet[Matter]:
     )
 
 
-def matter_on_time_counts(matters: QuerySet[Matter], now: datetime) -> QuerySet:
-    """Count each village's matters by whether they were or are settled in time.
+def star_households(villages: QuerySet[Village], *, year: int) -> QuerySet[Balance]:
+    """Honour balances in ``year`` of the households that reach a star level, with ``stars``.
 
-    A matter closed on time was resolved by its deadline. An open matter
-    counts against the rate only once its deadline has passed.
+    The level is the highest of the village's thresholds for ``year`` that the
+    household's honour points reach, as ``points.selectors.star_level``
+    computes it for one household; here it is a subquery so that a page of
+    households costs one query.
     """
-    closed = Q(status__in=CLOSED_STATUSES)
-    is_open = Q(status__in=Matter.OPEN_STATUSES)
-    return (
-        matters.order_by()
-        .values("village", "village__name")
-        .annotate(
-            closed_on_time=Count("id", filter=closed & Q(resolved_at__lte=F("deadline"))),
-            closed_late=Count("id", filter=closed & ~Q(resolved_at__lte=F("deadline"))),
-            open_overdue=Count("id", filter=is_open & Q(deadline__lte=now)),
-            open_in_time=Count("id", filter=is_open & Q(deadline__gt=now)),
+    level = (
+        StarThreshold.objects.filter(
+            village=OuterRef("village"), year=year, min_points__lte=OuterRef("points")
         )
-        .order_by("village")
+        .order_by("-stars")
+        .values("stars")[:1]
+    )
+    return (
+        Balance.objects.filter(
+            village__in=villages,
+            household__isnull=False,
+            account=Balance.Account.HONOUR,
+            period=str(year),
+        )
+        .annotate(stars=Subquery(level))
+        .filter(stars__isnull=False)
+        .select_related("household", "village")
+        .order_by("village_id", "-stars", "-points", "household__number")
     )
 
 
-def on_time_rate(row: dict) -> float | None:
-    """Return closed on time ÷ (closed + open overdue), or None when that is 0 ÷ 0."""
-    counted = row["closed_on_time"] + row["closed_late"] + row["open_overdue"]
-    if counted == 0:
-        return None
-    return row["closed_on_time"] / counted
+def claims(villages: QuerySet[Village]) -> QuerySet[Claim]:
+    """Claims of these villages' villagers, the latest recorded first."""
+    return (
+        Claim.objects.filter(villager__household__village__in=villages)
+        .select_related("villager__household", "rule__category")
+        .order_by("-recorded_at", "-id")
+    )
+
+
+def objections(villages: QuerySet[Village]) -> QuerySet[Objection]:
+    """Objections to claims of these villages, the soonest review deadline first."""
+    return (
+        Objection.objects.filter(claim__villager__household__village__in=villages)
+        .select_related("claim__villager__household")
+        .order_by("review_deadline", "id")
+    )
+
+
+def patrol_compliance(checks: QuerySet[DailyPatrolCheck]) -> QuerySet:
+    """Count each district's checked and kept patrol days per month, in one query."""
+    return (
+        checks.order_by()
+        .annotate(month_start=TruncMonth("day"))
+        .values("district", "district__name", "district__village", "month_start")
+        .annotate(
+            days_checked=Count("id"),
+            days_kept=Count("id", filter=Q(kept=True)),
+        )
+        .order_by("district__village", "district", "month_start")
+    )
+
+
+def meetings(villages: QuerySet[Village]) -> QuerySet[Meeting]:
+    """Meetings of these villages, the latest first, with attendee and follow-up counts."""
+    return (
+        Meeting.objects.filter(village__in=villages)
+        .select_related("village")
+        .annotate(
+            attendee_count=Count("attendees", distinct=True),
+            follow_up_count=Count("follow_ups", distinct=True),
+            open_follow_up_count=Count(
+                "follow_ups",
+                filter=Q(follow_ups__status=FollowUp.Status.OPEN),
+                distinct=True,
+            ),
+        )
+        .order_by("-date", "-id")
+    )
+
+
+def follow_ups(villages: QuerySet[Village]) -> QuerySet[FollowUp]:
+    """Follow-ups of these villages' meetings, the soonest due first."""
+    return (
+        FollowUp.objects.filter(meeting__village__in=villages)
+        .select_related("meeting", "owner", "matter")
+        .order_by("due_date", "id")
+    )

@@ -8,8 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from patrols.models import Matter
-from points.models import Category, Claim, LedgerEntry, Rule
+from patrols.models import FollowUp, Matter, Meeting
+from points.models import Balance, Category, Claim, LedgerEntry, Objection, Rule
 from points.selectors import mask_name
 from villagers.identity import mask_phone
 from villagers.models import District, Household, Township, Village, Villager
@@ -304,15 +304,193 @@ class RankingSerializer(serializers.Serializer):
 
 
 class OnTimeRateSerializer(serializers.Serializer):
-    village = serializers.IntegerField(label=_("village"))
-    village_name = serializers.CharField(label=_("village name"))
+    name = serializers.CharField(
+        label=_("name"), help_text="Name of the village or district, as chosen with by."
+    )
+    closed = serializers.IntegerField(label=_("closed"), help_text="Matters resolved or verified.")
     closed_on_time = serializers.IntegerField(label=_("closed on time"))
-    closed_late = serializers.IntegerField(label=_("closed late"))
     open_overdue = serializers.IntegerField(label=_("open and overdue"))
-    open_in_time = serializers.IntegerField(label=_("open within the time limit"))
     on_time_rate = serializers.FloatField(
         label=_("on-time rate"),
         allow_null=True,
-        help_text="closed_on_time ÷ (closed_on_time + closed_late + open_overdue), "
-        "from 0 to 1; null when there is nothing to count.",
+        help_text="closed_on_time ÷ (closed + open_overdue), from 0 to 1; "
+        "null when there is nothing to count.",
     )
+
+
+class StarHouseholdSerializer(serializers.ModelSerializer):
+    village_name = serializers.CharField(source="village.name", label=_("village name"))
+    household_number = serializers.CharField(source="household.number", label=_("household number"))
+    year = serializers.SerializerMethodField(label=_("year"))
+    honour_points = serializers.IntegerField(
+        source="points", label=_("honour points"), help_text="Honour points in the year."
+    )
+    stars = serializers.IntegerField(
+        label=_("stars"),
+        help_text="Highest star level of the village's thresholds for the year that the "
+        "honour points reach, from 1 to 5.",
+    )
+
+    class Meta:
+        model = Balance
+        fields = [
+            "village",
+            "village_name",
+            "household",
+            "household_number",
+            "year",
+            "honour_points",
+            "stars",
+        ]
+
+    def get_year(self, balance: Balance) -> int:
+        return int(balance.period)
+
+
+class ClaimDetailSerializer(serializers.ModelSerializer):
+    """A claim with its state and the dates of its public notice (公示)."""
+
+    village = serializers.IntegerField(source="villager.household.village_id", label=_("village"))
+    household = serializers.IntegerField(source="villager.household_id", label=_("household"))
+    household_number = serializers.CharField(
+        source="villager.household.number", label=_("household number")
+    )
+    villager_name = serializers.SerializerMethodField(
+        label=_("villager name"), help_text="Masked name, such as 张*明."
+    )
+    category = serializers.IntegerField(source="rule.category_id", label=_("governance item"))
+    category_name = serializers.CharField(
+        source="rule.category.name", label=_("governance item name")
+    )
+    rule_title = serializers.CharField(source="rule.title", label=_("scored act"))
+    points = serializers.IntegerField(
+        source="rule.points", label=_("points"), help_text="Points of the rule version."
+    )
+
+    class Meta:
+        model = Claim
+        fields = [
+            "id",
+            "village",
+            "household",
+            "household_number",
+            "villager",
+            "villager_name",
+            "category",
+            "category_name",
+            "rule",
+            "rule_title",
+            "points",
+            "act_date",
+            "status",
+            "channel",
+            "recorded_at",
+            "decided_at",
+            "notice_starts_at",
+            "notice_ends_at",
+            "posted_at",
+        ]
+
+    def get_villager_name(self, claim: Claim) -> str:
+        return mask_name(claim.villager.name)
+
+
+class ObjectionSerializer(serializers.ModelSerializer):
+    """An objection to a claim on public notice; who raised it is not shown."""
+
+    village = serializers.IntegerField(
+        source="claim.villager.household.village_id", label=_("village")
+    )
+    claim_status = serializers.ChoiceField(
+        source="claim.status", choices=Claim.Status.choices, label=_("claim status")
+    )
+
+    class Meta:
+        model = Objection
+        fields = [
+            "id",
+            "claim",
+            "claim_status",
+            "village",
+            "status",
+            "reason",
+            "raised_at",
+            "review_deadline",
+            "overdue_flagged_at",
+            "decided_at",
+            "decision_note",
+        ]
+
+
+class PatrolComplianceSerializer(serializers.Serializer):
+    village = serializers.IntegerField(label=_("village"))
+    district = serializers.IntegerField(label=_("district"))
+    district_name = serializers.CharField(label=_("district name"))
+    month = serializers.CharField(label=_("month"), help_text="Month of the days, as YYYY-MM.")
+    days_checked = serializers.IntegerField(
+        label=_("days checked"), help_text="Days the morning patrol check recorded."
+    )
+    days_kept = serializers.IntegerField(
+        label=_("days kept"), help_text="Checked days with enough patrols long enough."
+    )
+    compliance_rate = serializers.FloatField(
+        label=_("compliance rate"),
+        allow_null=True,
+        help_text="days_kept ÷ days_checked, from 0 to 1; null with no checked day.",
+    )
+
+
+class MeetingSerializer(serializers.ModelSerializer):
+    village_name = serializers.CharField(source="village.name", label=_("village name"))
+    attendee_count = serializers.IntegerField(label=_("attendees"))
+    follow_up_count = serializers.IntegerField(label=_("follow-ups"))
+    open_follow_up_count = serializers.IntegerField(label=_("open follow-ups"))
+
+    class Meta:
+        model = Meeting
+        fields = [
+            "id",
+            "village",
+            "village_name",
+            "date",
+            "minutes",
+            "attendee_count",
+            "follow_up_count",
+            "open_follow_up_count",
+            "created_at",
+        ]
+
+
+class FollowUpSerializer(serializers.ModelSerializer):
+    """A decision of a meeting, with the person who owns it."""
+
+    village = serializers.IntegerField(source="meeting.village_id", label=_("village"))
+    meeting_date = serializers.DateField(source="meeting.date", label=_("meeting date"))
+    owner_name = serializers.SerializerMethodField(label=_("owner"))
+    matter_title = serializers.CharField(
+        source="matter.title",
+        default=None,
+        allow_null=True,
+        label=_("matter title"),
+        help_text="Title of the matter the decision is about, or null.",
+    )
+
+    class Meta:
+        model = FollowUp
+        fields = [
+            "id",
+            "meeting",
+            "meeting_date",
+            "village",
+            "matter",
+            "matter_title",
+            "decision",
+            "owner",
+            "owner_name",
+            "due_date",
+            "status",
+            "done_at",
+        ]
+
+    def get_owner_name(self, follow_up: FollowUp) -> str:
+        return follow_up.owner.get_full_name() or follow_up.owner.get_username()

@@ -16,6 +16,10 @@ router.register("households", views.HouseholdViewSet, basename="household")
 router.register("villagers", views.VillagerViewSet, basename="villager")
 router.register("ledger-entries", views.LedgerEntryViewSet, basename="ledger-entry")
 router.register("matters", views.MatterViewSet, basename="matter")
+router.register("claims", views.ClaimViewSet, basename="claim")
+router.register("objections", views.ObjectionViewSet, basename="objection")
+router.register("meetings", views.MeetingViewSet, basename="meeting")
+router.register("follow-ups", views.FollowUpViewSet, basename="follow-up")
 
 app_name = "api"
 
@@ -34,12 +38,21 @@ statistics = [
         name="villager-ranking",
     ),
     path("v1/statistics/on-time-rate/", views.OnTimeRateView.as_view(), name="on-time-rate"),
+    path(
+        "v1/statistics/star-households/",
+        views.StarHouseholdView.as_view(),
+        name="star-households",
+    ),
+    path(
+        "v1/statistics/patrol-compliance/",
+        views.PatrolComplianceView.as_view(),
+        name="patrol-compliance",
+    ),
 ]
 
 urlpatterns = [
     path("schema/", views.EnglishSchemaView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("v1/claims/", views.ClaimSubmitView.as_view(), name="claim-submit"),
     *format_suffix_patterns(statistics, allowed=["json", "csv", "xlsx"]),
     path("v1/", include(router.urls)),
 ]

@@ -2,6 +2,8 @@
 (``villages_for``), then filters, paginates or exports them.
 """
 
+from datetime import date
+
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone, translation
@@ -15,9 +17,11 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from patrols import selectors as patrols_selectors
+from patrols.models import DailyPatrolCheck, Matter
 from patrols.services import matter_report
 from points import selectors as points_selectors
-from points.models import Category, Rule
+from points.models import Balance, Category, Rule
 from points.services import claim_submit
 from villagers.access import villages_for
 from villagers.models import District, Household, Township, Villager
@@ -27,10 +31,15 @@ from . import serializers as api_serializers
 from .exports import export_response
 from .filters import (
     CategoryFilter,
+    ClaimFilter,
     DistrictFilter,
+    FollowUpFilter,
     HouseholdFilter,
     LedgerEntryFilter,
     MatterFilter,
+    MeetingFilter,
+    ObjectionFilter,
+    PatrolComplianceFilter,
     PointsStatisticFilter,
     RuleFilter,
     VillagerFilter,
@@ -217,6 +226,14 @@ class LedgerEntryViewSet(ScopedListViewSet):
         return selectors.ledger_entries(self.villages())
 
 
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Key that makes a retry return the first response.",
+)
+
+
 class MatterViewSet(ScopedListViewSet):
     """Matters (事项) with Open311-style fields and their 三不出 deadlines."""
 
@@ -243,14 +260,7 @@ class MatterViewSet(ScopedListViewSet):
         "三不出 limit for the severity. Needs a token that may write.",
         request=api_serializers.MatterReportSerializer,
         responses={201: api_serializers.MatterSerializer},
-        parameters=[
-            OpenApiParameter(
-                HEADER,
-                OpenApiTypes.STR,
-                OpenApiParameter.HEADER,
-                description="Key that makes a retry return the first response.",
-            )
-        ],
+        parameters=[IDEMPOTENCY_PARAMETER],
     )
     def create(self, request: Request, *args, **kwargs) -> Response:
         return idempotent_response(request, self._report)
@@ -267,12 +277,24 @@ class MatterViewSet(ScopedListViewSet):
         return status.HTTP_201_CREATED, dict(body.data)
 
 
-class ClaimSubmitView(ApiView):
-    """Record points for a villager, to be approved in the village."""
+class ClaimViewSet(ScopedListViewSet):
+    """Points claims with their state and public notice (公示) dates; staff apps submit them."""
 
-    serializer_class = api_serializers.ClaimSubmitSerializer
-    required_permissions = ("points.view_claim",)
+    serializer_class = api_serializers.ClaimDetailSerializer
+    # Reading claims needs the ledger permission, which the township viewer role
+    # has: a claim is the ledger's pending side and its notice is public anyway.
+    required_permissions = ("points.view_ledgerentry",)
     write_permissions = ("points.add_claim",)
+    filterset_class = ClaimFilter
+    export_name = "claims"
+
+    def get_queryset(self) -> QuerySet:
+        return selectors.claims(self.villages())
+
+    def get_serializer_class(self):
+        if self.action == "create":
+            return api_serializers.ClaimSubmitSerializer
+        return api_serializers.ClaimDetailSerializer
 
     @extend_schema(
         summary="Submit a points claim",
@@ -280,16 +302,9 @@ class ClaimSubmitView(ApiView):
         "decides on it later. Needs a token that may write.",
         request=api_serializers.ClaimSubmitSerializer,
         responses={201: api_serializers.ClaimSerializer},
-        parameters=[
-            OpenApiParameter(
-                HEADER,
-                OpenApiTypes.STR,
-                OpenApiParameter.HEADER,
-                description="Key that makes a retry return the first response.",
-            )
-        ],
+        parameters=[IDEMPOTENCY_PARAMETER],
     )
-    def post(self, request: Request) -> Response:
+    def create(self, request: Request, *args, **kwargs) -> Response:
         return idempotent_response(request, self._submit)
 
     def _submit(self) -> tuple[int, dict]:
@@ -300,6 +315,44 @@ class ClaimSubmitView(ApiView):
         serializer.is_valid(raise_exception=True)
         claim = claim_submit(actor=self.request.user, **serializer.validated_data)
         return status.HTTP_201_CREATED, dict(api_serializers.ClaimSerializer(claim).data)
+
+
+class ObjectionViewSet(ScopedListViewSet):
+    """Objections to claims on public notice, with their review deadline and decision."""
+
+    serializer_class = api_serializers.ObjectionSerializer
+    # As for claims: objections belong to the public notice of the ledger.
+    required_permissions = ("points.view_ledgerentry",)
+    filterset_class = ObjectionFilter
+    export_name = "objections"
+
+    def get_queryset(self) -> QuerySet:
+        return selectors.objections(self.villages())
+
+
+class MeetingViewSet(ScopedListViewSet):
+    """Tuesday meetings (周二例会) with their attendee and follow-up counts."""
+
+    serializer_class = api_serializers.MeetingSerializer
+    required_permissions = ("patrols.view_meeting",)
+    filterset_class = MeetingFilter
+    export_name = "meetings"
+
+    def get_queryset(self) -> QuerySet:
+        return selectors.meetings(self.villages())
+
+
+class FollowUpViewSet(ScopedListViewSet):
+    """Decisions of meetings, each with its owner, due date and state."""
+
+    serializer_class = api_serializers.FollowUpSerializer
+    # Follow-ups are the decisions of meetings, so reading meetings is enough.
+    required_permissions = ("patrols.view_meeting",)
+    filterset_class = FollowUpFilter
+    export_name = "follow-ups"
+
+    def get_queryset(self) -> QuerySet:
+        return selectors.follow_ups(self.villages())
 
 
 @extend_schema(
@@ -387,40 +440,142 @@ class RankingView(ApiView):
         return Response({**body, "results": rows})
 
 
+class OnTimeRateQuerySerializer(serializers.Serializer):
+    month = serializers.RegexField(
+        r"^20\d{2}-(0[1-9]|1[0-2])$",
+        required=False,
+        help_text="Month of the matters' deadlines, as YYYY-MM from 2000-01 to 2099-12; "
+        "this month by default.",
+        error_messages={"invalid": _("Enter a month such as 2026-12.")},
+    )
+    by = serializers.ChoiceField(
+        choices=["village", "district"],
+        default="village",
+        help_text="Give one row per village (the default) or per district.",
+    )
+
+
 @extend_schema(
-    summary="On-time rate of matters per village",
+    summary="On-time rate of matters per village or district in one month",
+    parameters=[OnTimeRateQuerySerializer],
     responses=api_serializers.OnTimeRateSerializer(many=True),
 )
 class OnTimeRateView(ApiView):
-    """Each village's 三不出 on-time rate over the matters that match the filters."""
+    """The 三不出 on-time rate of the matters whose deadline falls in one month.
+
+    The figures come from the patrol pages' own selector, so the township
+    reads the same rates as the village office.
+    """
 
     serializer_class = api_serializers.OnTimeRateSerializer
     required_permissions = ("patrols.view_matter",)
-    filterset_class = MatterFilter
+    # Named for the schema's model lookup only: the rows come from patrols' selector.
+    queryset = Matter.objects.none()
     pagination_class = None
     export_name = "on-time-rates"
 
-    def get_queryset(self) -> QuerySet:
-        return selectors.matters(self.villages())
-
     def get(self, request: Request, format: str | None = None) -> Response:
-        matters = self.filter_queryset(self.get_queryset())
-        rows = []
-        for counts in selectors.matter_on_time_counts(matters, timezone.now()):
-            rows.append(
-                {
-                    "village": counts["village"],
-                    "village_name": counts["village__name"],
-                    "closed_on_time": counts["closed_on_time"],
-                    "closed_late": counts["closed_late"],
-                    "open_overdue": counts["open_overdue"],
-                    "open_in_time": counts["open_in_time"],
-                    "on_time_rate": selectors.on_time_rate(counts),
-                }
-            )
+        query = OnTimeRateQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        month_text = query.validated_data.get("month")
+        month = date.fromisoformat(f"{month_text}-01") if month_text else timezone.localdate()
+        rates = patrols_selectors.on_time_rates(
+            villages=self.villages(),
+            month=month,
+            now=timezone.now(),
+            by=query.validated_data["by"],
+        )
+        rows = [
+            {
+                "name": rate.name,
+                "closed": rate.closed,
+                "closed_on_time": rate.closed_on_time,
+                "open_overdue": rate.open_overdue,
+                "on_time_rate": rate.rate,
+            }
+            for rate in rates
+        ]
         if self.wants_export():
             return self.export(rows)
         return Response(rows)
+
+
+class StarHouseholdQuerySerializer(serializers.Serializer):
+    year = serializers.IntegerField(
+        min_value=2000,
+        max_value=2100,
+        required=False,
+        help_text="Year of the honour points and thresholds; this year by default.",
+    )
+    village = serializers.IntegerField(
+        required=False, help_text="Village id; every village the token may see by default."
+    )
+
+
+@extend_schema(
+    summary="Star households (星级文明户) per village and year",
+    parameters=[StarHouseholdQuerySerializer],
+    responses=api_serializers.StarHouseholdSerializer(many=True),
+)
+class StarHouseholdView(ApiView):
+    """Households whose honour points in a year reach one of their village's star thresholds."""
+
+    serializer_class = api_serializers.StarHouseholdSerializer
+    required_permissions = ("points.view_ledgerentry",)
+    # Named for the schema's model lookup only: get() builds the rows for its year.
+    queryset = Balance.objects.none()
+    export_name = "star-households"
+
+    def get(self, request: Request, format: str | None = None) -> Response:
+        query = StarHouseholdQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        year = query.validated_data.get("year") or timezone.localdate().year
+        balances = selectors.star_households(self.villages(), year=year)
+        if "village" in query.validated_data:
+            balances = balances.filter(village_id=query.validated_data["village"])
+        if self.wants_export():
+            self.export_name = f"star-households-{year}"
+            rows = (self.get_serializer(row).data for row in balances.iterator(chunk_size=1000))
+            return self.export(rows)
+        page = self.paginate_queryset(balances)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+@extend_schema(
+    summary="Patrol compliance per district and month",
+    responses=api_serializers.PatrolComplianceSerializer(many=True),
+)
+class PatrolComplianceView(ApiView):
+    """Days each district's patrols were checked and kept, per month, from the morning checks."""
+
+    serializer_class = api_serializers.PatrolComplianceSerializer
+    required_permissions = ("patrols.view_dailypatrolcheck",)
+    filterset_class = PatrolComplianceFilter
+    export_name = "patrol-compliance"
+
+    def get_queryset(self) -> QuerySet:
+        return DailyPatrolCheck.objects.filter(district__village__in=self.villages())
+
+    def get(self, request: Request, format: str | None = None) -> Response:
+        checks = self.filter_queryset(self.get_queryset())
+        counts = selectors.patrol_compliance(checks)
+        if self.wants_export():
+            return self.export(_compliance_row(row) for row in counts.iterator(chunk_size=1000))
+        page = self.paginate_queryset(counts)
+        return self.get_paginated_response([_compliance_row(row) for row in page])
+
+
+def _compliance_row(row: dict) -> dict:
+    checked = row["days_checked"]
+    return {
+        "village": row["district__village"],
+        "district": row["district"],
+        "district_name": row["district__name"],
+        "month": row["month_start"].strftime("%Y-%m"),
+        "days_checked": checked,
+        "days_kept": row["days_kept"],
+        "compliance_rate": row["days_kept"] / checked if checked else None,
+    }
 
 
 class EnglishSchemaView(SpectacularAPIView):

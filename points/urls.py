@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import api, views
 
@@ -22,13 +22,15 @@ urlpatterns = [
         views.household_explanation,
         name="household-explanation",
     ),
-    path(
-        "api/v1/points/villagers/<int:villager_id>/explanation/",
+    # The API's ids accept a sign, so that a negative id gets the API's JSON 404
+    # rather than the site's HTML one.
+    re_path(
+        r"^api/v1/points/villagers/(?P<villager_id>-?\d+)/explanation/$",
         api.VillagerExplanationView.as_view(),
         name="api-villager-explanation",
     ),
-    path(
-        "api/v1/points/households/<int:household_id>/explanation/",
+    re_path(
+        r"^api/v1/points/households/(?P<household_id>-?\d+)/explanation/$",
         api.HouseholdExplanationView.as_view(),
         name="api-household-explanation",
     ),

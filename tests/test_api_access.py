@@ -33,6 +33,12 @@ LISTS = [
     "statistics/on-time-rate/",
     "statistics/household-ranking/?village={village_a}",
     "statistics/villager-ranking/?village={village_a}",
+    "claims/",
+    "objections/",
+    "meetings/",
+    "follow-ups/",
+    "statistics/star-households/?year=2026",
+    "statistics/patrol-compliance/",
 ]
 DETAILS = [
     "townships/{township}/",
@@ -44,6 +50,15 @@ DETAILS = [
     "matters/{matter_a}/",
     "governance-items/{category}/",
     "rules/{rule}/",
+    "claims/{claim_notice}/",
+    "objections/{objection}/",
+    "meetings/{meeting_a}/",
+    "follow-ups/{follow_up_a}/",
+]
+# Explanations authenticate by session first, so a request without credentials gets 403.
+EXPLANATIONS = [
+    "points/villagers/{villager}/explanation/",
+    "points/households/{household_a1}/explanation/",
 ]
 WRITES = ["claims/", "matters/"]
 # Endpoints whose rows belong to villages; governance items and rules are shared by all.
@@ -61,6 +76,10 @@ def ids(world) -> dict[str, int]:
         "matter_a": world.matter_a.pk,
         "category": world.entry_a.category_id,
         "rule": world.entry_a.rule_id,
+        "claim_notice": world.claim_notice.pk,
+        "objection": world.objection.pk,
+        "meeting_a": world.meeting_a.pk,
+        "follow_up_a": world.follow_up_a.pk,
     }
 
 
@@ -169,10 +188,25 @@ def test_other_township_sees_no_row_of_village_a(api_world):
     assert [row["id"] for row in entries] == [api_world.entry_b.pk]
     matters = client.get(url(api_world, "matters/")).json()["results"]
     assert [row["service_request_id"] for row in matters] == [api_world.matter_b.pk]
-    rates = client.get(url(api_world, "statistics/on-time-rate/")).json()
-    assert [row["village"] for row in rates] == [api_world.village_b.pk]
+    month = timezone.localtime(api_world.matter_b.deadline).strftime("%Y-%m")
+    rates = client.get(url(api_world, f"statistics/on-time-rate/?month={month}")).json()
+    assert [row["name"] for row in rates] == ["新围村"]
     points = client.get(url(api_world, "statistics/points/")).json()["results"]
     assert {row["village"] for row in points} == {api_world.village_b.pk}
+
+    claims = client.get(url(api_world, "claims/")).json()["results"]
+    assert {row["id"] for row in claims} == {api_world.claim_b.pk, api_world.entry_b.claim_id}
+    assert client.get(url(api_world, "objections/")).json()["results"] == []
+    meetings = client.get(url(api_world, "meetings/")).json()["results"]
+    assert [row["id"] for row in meetings] == [api_world.meeting_b.pk]
+    follow_ups = client.get(url(api_world, "follow-ups/")).json()["results"]
+    assert [row["id"] for row in follow_ups] == [api_world.follow_up_b.pk]
+    stars = client.get(url(api_world, "statistics/star-households/?year=2026")).json()
+    assert {row["village"] for row in stars["results"]} == {api_world.village_b.pk}
+    compliance = client.get(url(api_world, "statistics/patrol-compliance/")).json()["results"]
+    assert [row["district"] for row in compliance] == [api_world.district_b1.pk]
+    for template in EXPLANATIONS:
+        assert_refused(client.get(url(api_world, template)), 404, "not_found")
 
 
 def test_township_viewer_sees_only_its_township(api_world):
@@ -292,3 +326,46 @@ def test_session_write_needs_csrf_token(api_world):
     response = send(client, "post", url(api_world, "claims/"), write_body(api_world, "claims/"))
     assert_refused(response, 403, "permission_denied")
     assert "CSRF" in response.json()["message"]
+
+
+# Explanations of points
+
+
+def test_explanations_refuse_bad_credentials(api_world):
+    for template in EXPLANATIONS:
+        path = url(api_world, template)
+        assert_refused(Client().get(path), 403, "not_authenticated")
+        assert_refused(client_for("no-such-token").get(path), 403, "authentication_failed")
+
+    expired = token_for(api_world.township_viewer)
+    revoked = token_for(api_world.township_viewer)
+    assert token_revoke(token_key=revoked[:15]) == 1
+    AuthToken.objects.update(expiry=timezone.now() - timedelta(seconds=1))
+    for template in EXPLANATIONS:
+        path = url(api_world, template)
+        assert_refused(client_for(expired).get(path), 403, "authentication_failed")
+        assert_refused(client_for(revoked).get(path), 403, "authentication_failed")
+
+
+def test_explanations_by_token_need_api_role(api_world):
+    # A token of staff without the API role is refused before any row is read.
+    staff = UserFactory(username="wujuese", village=api_world.village_a, is_staff=True)
+    for template in EXPLANATIONS:
+        path = url(api_world, template)
+        assert_refused(client_for(token_for(staff)).get(path), 403, "permission_denied")
+        viewer = client_for(token_for(api_world.township_viewer))
+        assert viewer.get(path).status_code == 200
+
+
+def test_explanations_scoped_for_sessions(api_world):
+    outsider = Client()
+    outsider.force_login(api_world.outsider)
+    neighbour_user = UserFactory(username="linju", village=api_world.village_a)
+    api_world.neighbour.user = neighbour_user
+    api_world.neighbour.save()
+    neighbour = Client()
+    neighbour.force_login(neighbour_user)
+    for template in EXPLANATIONS:
+        path = url(api_world, template)
+        assert_refused(outsider.get(path), 404, "not_found")
+        assert_refused(neighbour.get(path), 404, "not_found")

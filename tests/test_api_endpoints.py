@@ -2,16 +2,22 @@
 
 import csv
 import io
-from datetime import timedelta
+from datetime import date, timedelta
+from urllib.parse import quote
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 from openpyxl import load_workbook
 
 from api.pagination import CappedPageNumberPagination
 from api.throttles import TokenRateThrottle
+from patrols import selectors as patrols_selectors
 from patrols.models import Matter
 from patrols.services import matter_move, matter_report
+from points import selectors as points_selectors
+from points.models import Claim
+from villagers.models import Village
 
 from .api_fixtures import ACT_DATE, build_api_world, client_for, token_for
 
@@ -227,18 +233,31 @@ def test_on_time_rate(api_world, time_machine):
     matter_move(actor=w.secretary_a1, matter_id=late.pk, status="resolved", resolution="已处理")
 
     client = client_for(token_for(w.township_viewer))
-    rows = client.get(API + "statistics/on-time-rate/").json()
+    month = timezone.localtime(overdue.deadline).strftime("%Y-%m")
+    rows = client.get(API + f"statistics/on-time-rate/?month={month}").json()
+    expected = patrols_selectors.on_time_rates(
+        villages=Village.objects.filter(pk=w.village_a.pk),
+        month=date.fromisoformat(month + "-01"),
+        now=timezone.now(),
+        by="village",
+    )
     assert rows == [
         {
-            "village": w.village_a.pk,
-            "village_name": "群英村",
-            "closed_on_time": 1,
-            "closed_late": 1,
-            "open_overdue": 1,
-            "open_in_time": 1,
-            "on_time_rate": pytest.approx(1 / 3),
+            "name": rate.name,
+            "closed": rate.closed,
+            "closed_on_time": rate.closed_on_time,
+            "open_overdue": rate.open_overdue,
+            "on_time_rate": rate.rate,
         }
+        for rate in expected
     ]
+    assert rows[0]["name"] == "群英村"
+    # The big matter resolved at once counts only if its 7-day deadline falls in this month.
+    early = int(timezone.localtime(w.matter_a_closed.deadline).strftime("%Y-%m") == month)
+    assert rows[0]["closed"] == 1 + early
+    assert rows[0]["closed_on_time"] == early
+    assert rows[0]["open_overdue"] == 1
+    assert rows[0]["on_time_rate"] == pytest.approx(early / (2 + early))
     assert overdue.pk in {
         row["service_request_id"]
         for row in results(client.get(API + "matters/"))
@@ -246,11 +265,156 @@ def test_on_time_rate(api_world, time_machine):
     }
 
 
-def test_on_time_rate_filters_and_empty(api_world, viewer):
-    rows = viewer.get(API + "statistics/on-time-rate/?severity=small").json()
-    assert rows == []
-    rows = viewer.get(API + "statistics/on-time-rate/?severity=big").json()
-    assert [(row["closed_on_time"], row["on_time_rate"]) for row in rows] == [(1, 1.0)]
+def test_on_time_rate_by_district_and_empty(api_world, viewer):
+    month = timezone.localtime(api_world.matter_a_closed.deadline).strftime("%Y-%m")
+    rows = viewer.get(API + f"statistics/on-time-rate/?month={month}&by=district").json()
+    assert [(row["name"], row["closed_on_time"]) for row in rows] == [("第一片区", 1)]
+    assert viewer.get(API + "statistics/on-time-rate/?month=2001-01").json() == []
+    response = viewer.get(API + "statistics/on-time-rate/?month=2026-13&by=street")
+    assert response.status_code == 400
+    assert set(response.json()["fields"]) == {"month", "by"}
+    # Year 0 would overflow the date arithmetic of the month's bounds.
+    year_zero = viewer.get(API + "statistics/on-time-rate/?month=0000-01")
+    assert year_zero.status_code == 400
+    assert year_zero.json()["fields"] == {"month": ["请填写月份，如 2026-12。"]}
+
+
+def test_star_households_follow_points_thresholds(api_world, viewer):
+    w = api_world
+    rows = results(viewer.get(API + f"statistics/star-households/?year={ACT_DATE.year}"))
+    expected = []
+    for household in (w.household_a1, w.household_a2):
+        stars, points = points_selectors.household_stars(household=household, year=ACT_DATE.year)
+        expected.append((household.pk, stars, points))
+    assert all(stars >= 1 for _pk, stars, _points in expected)
+    assert sorted((row["household"], row["stars"], row["honour_points"]) for row in rows) == sorted(
+        expected
+    )
+    assert {row["year"] for row in rows} == {ACT_DATE.year}
+    assert {row["village_name"] for row in rows} == {"群英村"}
+
+
+def test_star_households_year_and_village(api_world, viewer):
+    assert results(viewer.get(API + "statistics/star-households/?year=2025")) == []
+    query = f"statistics/star-households/?year={ACT_DATE.year}&village={api_world.village_b.pk}"
+    assert results(viewer.get(API + query)) == []
+    response = viewer.get(API + "statistics/star-households/?year=1999")
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["year"]
+
+
+def test_claims_show_notice(api_world, viewer):
+    w = api_world
+    rows = {row["id"]: row for row in results(viewer.get(API + "claims/"))}
+    notice = Claim.objects.get(pk=w.claim_notice.pk)
+    row = rows[notice.pk]
+    assert row["status"] == "in_notice"
+    assert row["notice_starts_at"] == timezone.localtime(notice.notice_starts_at).isoformat()
+    assert row["notice_ends_at"] == timezone.localtime(notice.notice_ends_at).isoformat()
+    assert row["posted_at"] is None
+    assert row["villager_name"] == "王*力"
+    assert rows[w.claim_objected.pk]["status"] == "objected"
+    posted = rows[w.entry_a.claim_id]
+    assert posted["status"] == "posted"
+    assert posted["posted_at"] is not None
+    assert w.claim_b.pk not in rows
+
+
+def test_claim_filters(api_world, viewer):
+    w = api_world
+
+    def claim_ids(query: str) -> set[int]:
+        return {row["id"] for row in results(viewer.get(API + "claims/?" + query))}
+
+    assert claim_ids("status=in_notice") == {w.claim_notice.pk}
+    assert claim_ids("status=objected") == {w.claim_objected.pk}
+    assert claim_ids(f"district={w.district_a2.pk}&status=in_notice") == {w.claim_notice.pk}
+    assert claim_ids(f"village={w.village_b.pk}") == set()
+    ends = timezone.now().isoformat()
+    assert claim_ids("notice_ends_after=" + quote(ends)) == {w.claim_notice.pk, w.claim_objected.pk}
+
+
+def test_objections_listed_without_raiser(api_world, viewer):
+    rows = results(viewer.get(API + "objections/"))
+    assert [row["id"] for row in rows] == [api_world.objection.pk]
+    row = rows[0]
+    assert row["claim"] == api_world.claim_objected.pk
+    assert row["claim_status"] == "objected"
+    assert row["status"] == "open"
+    assert row["reason"] == "那天没看到他"
+    assert "raised_by" not in row
+    assert results(viewer.get(API + "objections/?status=upheld")) == []
+
+
+def test_patrol_compliance_per_district_month(api_world, viewer):
+    w = api_world
+    rows = results(viewer.get(API + "statistics/patrol-compliance/"))
+    figures = {
+        (row["district"], row["month"]): (
+            row["days_checked"],
+            row["days_kept"],
+            row["compliance_rate"],
+        )
+        for row in rows
+    }
+    assert figures == {
+        (w.district_a1.pk, "2026-11"): (2, 1, 0.5),
+        (w.district_a2.pk, "2026-11"): (1, 0, 0.0),
+    }
+    one = results(viewer.get(API + f"statistics/patrol-compliance/?district={w.district_a2.pk}"))
+    assert [row["district_name"] for row in one] == ["第二片区"]
+    later = results(
+        viewer.get(API + f"statistics/patrol-compliance/?date_from={ACT_DATE + timedelta(days=1)}")
+    )
+    assert [(row["days_checked"], row["days_kept"]) for row in later] == [(1, 1)]
+
+
+def test_meetings_with_follow_ups(api_world, viewer):
+    w = api_world
+    meetings = results(viewer.get(API + "meetings/"))
+    assert [row["id"] for row in meetings] == [w.meeting_a.pk]
+    assert meetings[0]["attendee_count"] == 2
+    assert meetings[0]["follow_up_count"] == 1
+    assert meetings[0]["open_follow_up_count"] == 1
+    follow_ups = results(viewer.get(API + f"follow-ups/?meeting={w.meeting_a.pk}"))
+    assert [row["id"] for row in follow_ups] == [w.follow_up_a.pk]
+    row = follow_ups[0]
+    assert row["decision"] == "一周内修好路灯"
+    assert row["owner_name"] == "pianqu1"
+    assert row["matter"] == w.matter_a.pk
+    assert row["matter_title"] == "路灯不亮"
+    assert row["status"] == "open"
+    assert results(viewer.get(API + "follow-ups/?status=done")) == []
+
+
+def test_explanation_by_token_matches_selector(api_world, viewer):
+    w = api_world
+    response = viewer.get(API + f"points/villagers/{w.villager.pk}/explanation/")
+    assert response.status_code == 200
+    assert response.json() == points_selectors.villager_explanation(w.villager)
+    household = viewer.get(API + f"points/households/{w.household_a1.pk}/explanation/")
+    assert household.status_code == 200
+    stars = household.json()["stars"]
+    assert (stars["stars"], stars["honour_points"]) == points_selectors.household_stars(
+        household=w.household_a1, year=timezone.localdate().year
+    )
+
+
+def test_villager_session_reads_own_explanation(api_world):
+    w = api_world
+    client = Client()
+    client.force_login(w.villager_user)
+    own = client.get(API + f"points/villagers/{w.villager.pk}/explanation/")
+    assert own.status_code == 200
+    assert own.json()["villager"]["id"] == w.villager.pk
+    assert (
+        client.get(API + f"points/households/{w.household_a1.pk}/explanation/").status_code == 200
+    )
+    other = client.get(API + f"points/villagers/{w.neighbour.pk}/explanation/")
+    assert other.status_code == 404
+    assert other.json()["code"] == "not_found"
+    # The villager has no API role, so the other endpoints stay closed to the session.
+    assert client.get(API + "ledger-entries/").status_code == 403
 
 
 # Exports
@@ -301,9 +465,15 @@ def test_every_list_exports(api_world, viewer):
         "ledger-entries/",
         "matters/",
         "statistics/points/",
-        "statistics/on-time-rate/",
+        f"statistics/on-time-rate/?month={timezone.localtime(api_world.matter_a.deadline):%Y-%m}",
         f"statistics/household-ranking/?village={village}&period=all",
         f"statistics/villager-ranking/?village={village}&period=all",
+        "claims/",
+        "objections/",
+        "meetings/",
+        "follow-ups/",
+        f"statistics/star-households/?year={ACT_DATE.year}",
+        "statistics/patrol-compliance/",
     ]:
         joiner = "&" if "?" in path else "?"
         rows = csv_rows(viewer.get(API + path + joiner + "format=csv"))
