@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .access import villages_for
-from .models import RosterUpload, Village
+from .models import RosterUpload, Village, Villager
 from .roster import RowStatus
 from .roster.exporting import FULL_DATA_PERMISSION, roster_export
 from .roster.uploads import IMPORT_PERMISSION, roster_upload_confirm, roster_upload_create
@@ -151,7 +151,7 @@ class RosterAdminMixin:
             _("Roster %(file)s") % {"file": roster_upload.file_name},
             upload=roster_upload,
             counts=report.get("counts"),
-            moved_out=report.get("moved_out", []),
+            moved_out=_moved_out_rows(report.get("moved_out", [])),
             page=page,
             rows=[(row[0], row[1], STATUS_LABELS[row[2]], row[2], row[3]) for row in page],
             status=status,
@@ -191,6 +191,18 @@ class RosterAdminMixin:
             "admin/villagers/roster_export.html",
             self._context(request, _("Export the roster"), form=form),
         )
+
+
+def _moved_out_rows(moved_out: list[dict]) -> list[dict]:
+    """Add each moved-out villager's masked ID number, which the stored report leaves out."""
+    ids = [person["villager_id"] for person in moved_out if "villager_id" in person]
+    villagers = Villager.objects.in_bulk(ids)
+    rows = []
+    for person in moved_out:
+        villager = villagers.get(person.get("villager_id"))
+        masked = villager.id_number_masked if villager else ""
+        rows.append({**person, "id_number_masked": masked})
+    return rows
 
 
 def _require(request: HttpRequest, permission: str) -> None:

@@ -11,6 +11,8 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from .identity import decrypt_id_number, mask_id_number
+
 
 class User(AbstractUser):
     """A person who signs in: village staff, a township viewer or a villager.
@@ -264,11 +266,18 @@ class Villager(models.Model):
     and enforces one person per number. A plain hash would not do, because the
     ID number space (area, birth date, sequence) is small enough to enumerate.
     ``id_number_encrypted`` holds the full number under AES-GCM with a key
-    derived from the same setting (see ``villagers.identity``), so only an
-    unmasked export, which needs the key, gives the number back. A leaked
-    database dump holds neither key, so it contains ``id_number_masked`` (first
-    6 and last 4 characters, as staff screens show it) and the birth date, but
-    not the full number.
+    derived from the same setting (see ``villagers.identity``). The masked
+    number that staff see (first 6 and last 4 characters) is decrypted and
+    masked on each read and never stored, because characters 7 to 14 are the
+    birth date: a stored masked number next to ``birth_date`` would give the
+    full number back to anyone with a database dump.
+
+    ``birth_date`` stays in clear because the ranking selects villagers aged
+    14 or over in SQL, and an encrypted date cannot be compared in a query.
+    That is safe only while no part of the ID number is stored in clear, in
+    this table, its history or the stored upload reports. For the same reason
+    staff screens and masked exports show the birth year, never the date,
+    next to a masked number.
 
     ``phone`` is stored in clear as the 11 normalised digits, with an index:
     village staff call villagers, so the application must show the full number
@@ -297,7 +306,6 @@ class Villager(models.Model):
     sex = models.CharField(_("sex"), max_length=8, choices=Sex.choices)
     birth_date = models.DateField(_("birth date"))
     id_number_digest = models.CharField(_("ID number digest"), max_length=64, editable=False)
-    id_number_masked = models.CharField(_("ID number"), max_length=18, editable=False)
     id_number_encrypted = models.TextField(_("encrypted ID number"), blank=True, editable=False)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     ethnicity = models.CharField(_("ethnic group"), max_length=16, blank=True)
@@ -346,6 +354,18 @@ class Villager(models.Model):
     def __str__(self) -> str:
         # The household number distinguishes the many villagers who share a name.
         return f"{self.name}（{self.household.number}）"
+
+    @property
+    def id_number_masked(self) -> str:
+        """The ID number with only its first 6 and last 4 characters shown, or "" if none is stored."""
+        if not self.id_number_encrypted:
+            return ""
+        full = decrypt_id_number(self.id_number_encrypted, digest=self.id_number_digest)
+        return mask_id_number(full)
+
+    @property
+    def birth_year(self) -> int:
+        return self.birth_date.year
 
     @property
     def is_head(self) -> bool:

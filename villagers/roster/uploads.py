@@ -7,7 +7,6 @@ Celery task that stores its progress on the RosterUpload row.
 """
 
 import logging
-from dataclasses import asdict
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -185,7 +184,17 @@ def report_as_json(report: RosterReport) -> dict[str, Any]:
             "districts_created": report.districts_created,
         },
         "rows": [[row.row_number, row.name, row.status, row.detail] for row in report.rows],
-        "moved_out": [asdict(person) for person in report.moved_out],
+        # Masked ID numbers are left out because the villager table stores the
+        # birth date, which is the part a masked number hides. The page reads
+        # them from the villagers by id.
+        "moved_out": [
+            {
+                "villager_id": person.villager_id,
+                "name": person.name,
+                "household_number": person.household_number,
+            }
+            for person in report.moved_out
+        ],
     }
 
 
