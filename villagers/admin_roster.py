@@ -19,7 +19,12 @@ from .access import villages_for
 from .models import RosterUpload, Village, Villager
 from .roster import RowStatus
 from .roster.exporting import FULL_DATA_PERMISSION, roster_export
-from .roster.uploads import IMPORT_PERMISSION, roster_upload_confirm, roster_upload_create
+from .roster.uploads import (
+    IMPORT_PERMISSION,
+    roster_upload_cancel,
+    roster_upload_confirm,
+    roster_upload_create,
+)
 
 # Rows of the preview table per page.
 PREVIEW_PAGE_SIZE = 100
@@ -129,6 +134,15 @@ class RosterAdminMixin:
             pk=pk,
             village__in=villages_for(request.user),  # type: ignore[arg-type]
         )
+        if request.method == "POST" and "cancel" in request.POST:
+            cancelled = roster_upload_cancel(
+                roster_upload=roster_upload,
+                token=request.POST.get("token", ""),
+                actor=request.user,  # type: ignore[arg-type]
+            )
+            if not cancelled:
+                messages.warning(request, _("This roster can no longer be cancelled."))
+            return redirect("admin:villagers_roster_upload_detail", roster_upload.pk)
         if request.method == "POST":
             confirmed = roster_upload_confirm(
                 roster_upload=roster_upload,

@@ -474,8 +474,13 @@ class PrivateStorage(FileSystemStorage):
     """Files under settings.PRIVATE_FILES_ROOT, which no URL serves.
 
     The folder is read from the settings on each use, not once at start-up,
-    so tests that point the setting at a temporary folder take effect.
+    so tests that point the setting at a temporary folder take effect. Files
+    are written readable by their owner only (0600), and folders this storage
+    creates are 0700, because rosters in it carry full ID numbers.
     """
+
+    def __init__(self) -> None:
+        super().__init__(file_permissions_mode=0o600, directory_permissions_mode=0o700)
 
     @property  # type: ignore[override]
     def base_location(self) -> str:
@@ -512,6 +517,7 @@ class RosterUpload(models.Model):
         IMPORTING = "importing", _("Importing")
         DONE = "done", _("Imported")
         FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled, file deleted")
 
     village = models.ForeignKey(
         Village, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"

@@ -7,8 +7,10 @@ Celery task that stores its progress on the RosterUpload row.
 """
 
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -119,6 +121,56 @@ def roster_upload_confirm(*, roster_upload: RosterUpload, token: str, actor: Use
     if confirmed and _runs_inline(roster_upload):
         roster_upload_apply(upload_id=roster_upload.pk)
     return bool(confirmed)
+
+
+def roster_upload_cancel(*, roster_upload: RosterUpload, token: str, actor: User) -> bool:
+    """Cancel a checked upload and delete its file; return False when it was no longer waiting.
+
+    Like confirming, one conditional UPDATE moves the state, so an upload is
+    either confirmed or cancelled, never both.
+    """
+    _check_access(actor, roster_upload.village)
+    with transaction.atomic():
+        cancelled = RosterUpload.objects.filter(
+            pk=roster_upload.pk, token=token, state=RosterUpload.State.CHECKED
+        ).update(state=RosterUpload.State.CANCELLED, finished_at=timezone.now())
+        if cancelled:
+            transaction.on_commit(lambda: _delete_file(roster_upload.pk))
+    if cancelled:
+        logger.info("roster upload %s cancelled by user %s", roster_upload.pk, actor.pk)
+    return bool(cancelled)
+
+
+def roster_uploads_purge(*, now: datetime) -> int:
+    """Delete the files of uploads not imported within ROSTER_UPLOAD_KEEP_HOURS; return how many.
+
+    Checked uploads become cancelled first, in a conditional UPDATE, so a
+    confirmation at the same moment either wins and imports or finds the
+    upload cancelled. Files of failed and cancelled uploads go too.
+    """
+    cutoff = now - timedelta(hours=settings.ROSTER_UPLOAD_KEEP_HOURS)
+    old = RosterUpload.objects.filter(uploaded_at__lt=cutoff).exclude(file="")
+    old.filter(state__in=[RosterUpload.State.CHECKING, RosterUpload.State.CHECKED]).update(
+        state=RosterUpload.State.CANCELLED,
+        error=_("Not confirmed within %(hours)s hours, so the file was deleted.")
+        % {"hours": settings.ROSTER_UPLOAD_KEEP_HOURS},
+        finished_at=now,
+    )
+    purged = 0
+    finished = [RosterUpload.State.FAILED, RosterUpload.State.CANCELLED, RosterUpload.State.DONE]
+    for upload_id in old.filter(state__in=finished).values_list("pk", flat=True):
+        _delete_file(upload_id)
+        purged += 1
+    if purged:
+        logger.info("deleted the files of %s roster uploads older than %s", purged, cutoff)
+    return purged
+
+
+def _delete_file(upload_id: int) -> None:
+    roster_upload = RosterUpload.objects.get(pk=upload_id)
+    if roster_upload.file:
+        roster_upload.file.delete(save=False)
+    RosterUpload.objects.filter(pk=upload_id).update(file="")
 
 
 def roster_upload_apply(*, upload_id: int) -> None:
