@@ -349,3 +349,37 @@ def test_purge_task_runs_on_worker(client, world, tmp_path, request, private_fil
     )
     assert not os.path.exists(path)
     assert RosterUpload.objects.get().state == RosterUpload.State.CANCELLED
+
+
+# Row outcomes in a table
+
+
+@pytest.mark.django_db
+def test_preview_rows_stored_in_table(client, world, tmp_path, monkeypatch):
+    monkeypatch.setattr(uploads, "ROW_BATCH_SIZE", 2)  # three rows take two INSERTs
+    client.force_login(world.village_admin)
+
+    response = upload(client, small_roster(tmp_path), world.village_a)
+
+    roster_upload = RosterUpload.objects.get()
+    assert "rows" not in roster_upload.preview
+    stored = list(roster_upload.rows.values_list("row_number", "name", "status"))
+    assert stored == [(4, "张一", "new"), (5, "李二", "new"), (6, "王三", "rejected")]
+    rejected = client.get(response["Location"], {"status": "rejected"})
+    assert [row[1] for row in rejected.context["rows"]] == ["王三"]
+
+
+@pytest.mark.django_db
+def test_import_replaces_preview_rows(client, world, tmp_path, django_capture_on_commit_callbacks):
+    client.force_login(world.village_admin)
+    response = upload(client, small_roster(tmp_path), world.village_a)
+    roster_upload = RosterUpload.objects.get()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(response["Location"], {"token": str(roster_upload.token)})
+
+    roster_upload.refresh_from_db()
+    assert roster_upload.state == RosterUpload.State.DONE
+    assert "rows" not in roster_upload.result
+    assert roster_upload.rows.count() == 3
+    assert list(roster_upload.rows.values_list("status", flat=True)) == ["new", "new", "rejected"]

@@ -155,7 +155,9 @@ class RosterAdminMixin:
 
         report = roster_upload.result or roster_upload.preview or {}
         status = request.GET.get("status", "")
-        rows = [row for row in report.get("rows", []) if not status or row[2] == status]
+        rows = roster_upload.rows.order_by("row_number")
+        if status:
+            rows = rows.filter(status=status)
         page = Paginator(rows, PREVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
         percent = None
         if roster_upload.rows_total:
@@ -167,7 +169,10 @@ class RosterAdminMixin:
             counts=report.get("counts"),
             moved_out=_moved_out_rows(report.get("moved_out", [])),
             page=page,
-            rows=[(row[0], row[1], STATUS_LABELS[row[2]], row[2], row[3]) for row in page],
+            rows=[
+                (row.row_number, row.name, STATUS_LABELS[row.status], row.status, row.detail)
+                for row in page
+            ],
             status=status,
             statuses=list(STATUS_LABELS.items()),
             percent=percent,

@@ -535,8 +535,8 @@ class RosterUpload(models.Model):
     state = models.CharField(_("state"), max_length=16, choices=State.choices)
     rows_read = models.PositiveIntegerField(_("rows read"), default=0)
     rows_total = models.PositiveIntegerField(_("rows in the file"), null=True, blank=True)
-    # The report of the preview and, once imported, of the import: counts,
-    # one [row, name, status, detail] list per row and the moved-out villagers.
+    # The counts of the preview and, once imported, of the import, and the
+    # villagers moved out. The outcome of each row is in RosterUploadRow.
     preview = models.JSONField(_("preview"), null=True, blank=True)
     result = models.JSONField(_("result"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
@@ -553,3 +553,34 @@ class RosterUpload(models.Model):
     @property
     def is_running(self) -> bool:
         return self.state in (self.State.CHECKING, self.State.QUEUED, self.State.IMPORTING)
+
+
+class RosterUploadRow(models.Model):
+    """The outcome of one spreadsheet row of an upload's preview or, once imported, its import.
+
+    One table row per spreadsheet row lets the preview page read one page of
+    rows with a query, so neither the upload nor the page holds every row.
+    """
+
+    upload = models.ForeignKey(
+        RosterUpload, verbose_name=_("roster upload"), on_delete=models.CASCADE, related_name="rows"
+    )
+    row_number = models.PositiveIntegerField(_("row"))
+    name = models.CharField(_("name"), max_length=64, blank=True)
+    # A villagers.roster.RowStatus value.
+    status = models.CharField(_("outcome"), max_length=16)
+    detail = models.TextField(_("detail"), blank=True)
+
+    class Meta:
+        verbose_name = _("roster upload row")
+        verbose_name_plural = _("roster upload rows")
+        ordering = ["upload", "row_number"]
+        indexes = [
+            # One page of an upload's rows, optionally of one outcome.
+            models.Index(
+                fields=["upload", "status", "row_number"], name="rosteruploadrow_page_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.upload_id} {self.row_number}"

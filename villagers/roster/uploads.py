@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..access import can_act_in_village
-from ..models import RosterUpload, User, Village
+from ..models import RosterUpload, RosterUploadRow, User, Village
 from .applying import RosterReport, roster_import
 from .reading import RosterFileError
 
@@ -32,6 +32,8 @@ INLINE_MAX_BYTES = 300_000
 # The largest file accepted. At the sample roster's 90 bytes per row, a
 # township's 50,000 rows come to an estimated 5 MB.
 UPLOAD_MAX_BYTES = 50_000_000
+# Row outcomes inserted per INSERT statement.
+ROW_BATCH_SIZE = 2_000
 
 
 class AlreadyImported(Exception):
@@ -94,12 +96,17 @@ def roster_upload_check(*, upload_id: int) -> None:
             _("The check failed. Try again, or tell the administrator."),
         )
         raise
-    RosterUpload.objects.filter(pk=upload_id, state=RosterUpload.State.CHECKING).update(
-        state=RosterUpload.State.CHECKED,
-        preview=report_as_json(report),
-        rows_read=len(report.rows),
-        rows_total=len(report.rows),
-    )
+    with transaction.atomic():
+        checked = RosterUpload.objects.filter(
+            pk=upload_id, state=RosterUpload.State.CHECKING
+        ).update(
+            state=RosterUpload.State.CHECKED,
+            preview=report_as_json(report),
+            rows_read=len(report.rows),
+            rows_total=len(report.rows),
+        )
+        if checked:
+            _store_rows(upload_id, report)
     logger.info("roster upload %s checked: %s rows", upload_id, len(report.rows))
 
 
@@ -197,6 +204,7 @@ def roster_upload_apply(*, upload_id: int) -> None:
         locked.rows_read = len(report.rows)
         locked.finished_at = timezone.now()
         locked.save(update_fields=["state", "result", "rows_read", "finished_at"])
+        _store_rows(upload_id, report)
         transaction.on_commit(lambda: locked.file.delete(save=False))
 
     try:
@@ -223,6 +231,26 @@ def roster_upload_apply(*, upload_id: int) -> None:
         logger.info("roster upload %s imported", upload_id)
 
 
+def _store_rows(upload_id: int, report: RosterReport) -> None:
+    """Replace the upload's stored row outcomes with the report's, inserting them in batches."""
+    RosterUploadRow.objects.filter(upload_id=upload_id).delete()
+    batch: list[RosterUploadRow] = []
+    for row in report.rows:
+        batch.append(
+            RosterUploadRow(
+                upload_id=upload_id,
+                row_number=row.row_number,
+                name=row.name[:64],
+                status=row.status,
+                detail=row.detail,
+            )
+        )
+        if len(batch) == ROW_BATCH_SIZE:
+            RosterUploadRow.objects.bulk_create(batch)
+            batch = []
+    RosterUploadRow.objects.bulk_create(batch)
+
+
 def report_as_json(report: RosterReport) -> dict[str, Any]:
     return {
         "counts": {
@@ -235,7 +263,6 @@ def report_as_json(report: RosterReport) -> dict[str, Any]:
             "households_created": report.households_created,
             "districts_created": report.districts_created,
         },
-        "rows": [[row.row_number, row.name, row.status, row.detail] for row in report.rows],
         # Masked ID numbers are left out because the villager table stores the
         # birth date, which is the part a masked number hides. The page reads
         # them from the villagers by id.
