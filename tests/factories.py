@@ -7,7 +7,7 @@ import factory
 from django.utils import timezone
 
 from points.models import Category, Claim, Rule
-from villagers.identity import check_character, id_number_digest, mask_id_number
+from villagers.identity import check_character, encrypt_id_number, id_number_digest
 from villagers.models import District, Household, Township, User, Village, Villager
 
 _sequence = itertools.count(1)
@@ -91,7 +91,9 @@ class VillagerFactory(factory.django.DjangoModelFactory):
         lambda o: make_id_number(o.birth_date, o.sex == Villager.Sex.MALE)
     )
     id_number_digest = factory.LazyAttribute(lambda o: id_number_digest(o.id_number))
-    id_number_masked = factory.LazyAttribute(lambda o: mask_id_number(o.id_number))
+    id_number_encrypted = factory.LazyAttribute(
+        lambda o: encrypt_id_number(o.id_number, digest=o.id_number_digest)
+    )
     phone = "13800000000"
 
 

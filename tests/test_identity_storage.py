@@ -1,5 +1,7 @@
 """Personal data at rest and on screen: encrypted ID numbers, masked phones by role."""
 
+from datetime import date
+
 import pytest
 from cryptography.exceptions import InvalidTag
 from django.db import connection
@@ -53,14 +55,19 @@ def test_database_dump_has_no_full_id_number(tmp_path):
 
     dump = []
     with connection.cursor() as cursor:
-        for table in ("villagers_villager", "villagers_historicalvillager"):
+        for table in (
+            "villagers_villager",
+            "villagers_historicalvillager",
+            "villagers_rosterupload",
+        ):
             cursor.execute(f"SELECT * FROM {table}")  # noqa: S608 - fixed table names
             dump.extend(str(value) for row in cursor.fetchall() for value in row)
 
     for row in rows:
         full = row["身份证号码"]
         assert not [value for value in dump if full in value], full
-        assert any(value == full[:6] + "********" + full[-4:] for value in dump)
+        # The masked number hides only the birth date, which the dump holds.
+        assert not [value for value in dump if full[:6] + "********" + full[-4:] in value]
 
 
 def test_sample_roster_numbers_recoverable():
@@ -112,3 +119,40 @@ def test_villager_list_query_count(client, phones, django_assert_max_num_queries
     # The district of each row comes with the list query, not one query per row.
     with django_assert_max_num_queries(12):
         client.get(reverse("admin:villagers_villager_changelist"))
+
+
+# Birth dates beside masked ID numbers
+
+
+@pytest.mark.parametrize("persona", ["village_admin", "secretary_a1", "recorder"])
+def test_villager_list_shows_birth_year(client, world, persona):
+    client.force_login(getattr(world, persona))
+
+    page = client.get(reverse("admin:villagers_villager_changelist")).content.decode()
+
+    # The masked number hides only the birth date, so the list shows its year.
+    assert world.villager.id_number_masked in page
+    assert world.villager.birth_date == date(1980, 5, 17)
+    assert "1980年5月17日" not in page
+    assert "1980/05/17" not in page
+    assert '<td class="field-birth_year">1980</td>' in page
+
+
+@pytest.mark.parametrize(("persona", "shows_date"), [("village_admin", True), ("recorder", False)])
+def test_villager_form_birth_date_needs_permission(client, world, persona, shows_date):
+    client.force_login(getattr(world, persona))
+    url = reverse("admin:villagers_villager_change", args=[world.villager.pk])
+
+    page = client.get(url).content.decode()
+
+    assert ('id="id_birth_date"' in page) is shows_date
+    assert ("1980/05/17" in page or "1980年5月17日" in page) is shows_date
+    assert world.villager.id_number_masked in page
+
+
+def test_masked_id_number_read_from_ciphertext(world):
+    villager = Villager.objects.get(pk=world.villager.pk)
+    full = decrypt_id_number(villager.id_number_encrypted, digest=villager.id_number_digest)
+
+    assert villager.id_number_masked == full[:6] + "********" + full[-4:]
+    assert not [field for field in Villager._meta.get_fields() if field.name == "id_number_masked"]

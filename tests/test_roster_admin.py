@@ -2,12 +2,17 @@
 
 import os
 import shutil
+import stat
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
 from villagers.models import RosterUpload, Villager
 from villagers.roster import uploads
+from villagers.tasks import purge_roster_uploads
 
 from . import test_celery_worker as celery_tests
 from .celery_helpers import wait_until
@@ -222,3 +227,159 @@ def test_large_upload_runs_on_worker(client, world, tmp_path, monkeypatch, reque
     assert os.listdir(private_files / "rosters") == []
     done = client.get(response["Location"]).content.decode()
     assert 'http-equiv="refresh"' not in done
+
+
+@pytest.mark.django_db
+def test_preview_stores_no_masked_id_number(client, world, tmp_path):
+    client.force_login(world.village_admin)
+
+    response = upload(client, small_roster(tmp_path), world.village_a)
+
+    # The villager table stores birth dates, which a masked number hides, so
+    # the stored report names moved-out villagers by id and the page masks.
+    roster_upload = RosterUpload.objects.get()
+    moved_out = roster_upload.preview["moved_out"]
+    assert len(moved_out) == 3
+    assert all("id_number_masked" not in person for person in moved_out)
+    page = client.get(response["Location"]).content.decode()
+    for villager in Villager.objects.filter(household__village=world.village_a):
+        assert villager.id_number_masked in page
+
+
+# Unconfirmed uploads: private file modes, cancelling, deleting old files
+
+
+@pytest.mark.django_db
+def test_upload_file_private_to_owner(client, world, tmp_path, private_files):
+    client.force_login(world.village_admin)
+
+    upload(client, small_roster(tmp_path), world.village_a)
+
+    roster_upload = RosterUpload.objects.get()
+    assert stat.S_IMODE(os.stat(roster_upload.file.path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(private_files / "rosters").st_mode) == 0o700
+
+
+@pytest.mark.django_db
+def test_cancel_deletes_file(client, world, tmp_path, django_capture_on_commit_callbacks):
+    client.force_login(world.village_admin)
+    response = upload(client, small_roster(tmp_path), world.village_a)
+    roster_upload = RosterUpload.objects.get()
+    path = roster_upload.file.path
+    assert 'name="cancel"' in client.get(response["Location"]).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(response["Location"], {"token": str(roster_upload.token), "cancel": "1"})
+    confirm = client.post(response["Location"], {"token": str(roster_upload.token)}, follow=True)
+
+    roster_upload.refresh_from_db()
+    assert roster_upload.state == RosterUpload.State.CANCELLED
+    assert not roster_upload.file
+    assert not os.path.exists(path)
+    assert [str(message) for message in confirm.context["messages"]] == ["这份花名册已经确认过了。"]
+    assert not Villager.objects.filter(name="张一").exists()
+
+
+@pytest.mark.django_db
+def test_cancel_after_confirm_refused(client, world, tmp_path, django_capture_on_commit_callbacks):
+    client.force_login(world.village_admin)
+    response = upload(client, small_roster(tmp_path), world.village_a)
+    roster_upload = RosterUpload.objects.get()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(response["Location"], {"token": str(roster_upload.token)})
+    cancel = client.post(
+        response["Location"], {"token": str(roster_upload.token), "cancel": "1"}, follow=True
+    )
+
+    roster_upload.refresh_from_db()
+    assert roster_upload.state == RosterUpload.State.DONE
+    assert [str(message) for message in cancel.context["messages"]] == ["这份花名册已无法取消。"]
+
+
+@pytest.mark.django_db
+def test_purge_deletes_old_unconfirmed_files(client, world, tmp_path, settings):
+    settings.ROSTER_UPLOAD_KEEP_HOURS = 24
+    client.force_login(world.village_admin)
+    upload(client, small_roster(tmp_path), world.village_a)
+    upload(client, small_roster(tmp_path), world.village_a)
+    old, recent = RosterUpload.objects.order_by("pk")
+    RosterUpload.objects.filter(pk=old.pk).update(uploaded_at=timezone.now() - timedelta(hours=25))
+
+    purged = uploads.roster_uploads_purge(now=timezone.now())
+
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert purged == 1
+    assert old.state == RosterUpload.State.CANCELLED
+    assert not old.file
+    assert old.error == "24 小时内未确认，文件已删除。"
+    assert recent.state == RosterUpload.State.CHECKED
+    assert os.path.exists(recent.file.path)
+    assert uploads.roster_uploads_purge(now=timezone.now()) == 0
+
+
+@pytest.mark.django_db
+def test_purge_scheduled_hourly():
+    task = PeriodicTask.objects.get(task="villagers.tasks.purge_roster_uploads")
+
+    assert task.enabled
+    assert (task.interval.every, task.interval.period) == (1, "hours")
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_purge_task_runs_on_worker(client, world, tmp_path, request, private_files):
+    client.force_login(world.village_admin)
+    upload(client, small_roster(tmp_path), world.village_a)
+    roster_upload = RosterUpload.objects.get()
+    path = roster_upload.file.path
+    RosterUpload.objects.update(uploaded_at=timezone.now() - timedelta(days=2))
+    worker = request.getfixturevalue("start_celery")(
+        "worker", env={"PRIVATE_FILES_ROOT": str(private_files)}
+    )
+
+    purge_roster_uploads.delay()
+
+    wait_until(
+        lambda: RosterUpload.objects.get(pk=roster_upload.pk).file == "",
+        timeout=60,
+        description="the old upload's file is deleted",
+        processes=(worker,),
+    )
+    assert not os.path.exists(path)
+    assert RosterUpload.objects.get().state == RosterUpload.State.CANCELLED
+
+
+# Row outcomes in a table
+
+
+@pytest.mark.django_db
+def test_preview_rows_stored_in_table(client, world, tmp_path, monkeypatch):
+    monkeypatch.setattr(uploads, "ROW_BATCH_SIZE", 2)  # three rows take two INSERTs
+    client.force_login(world.village_admin)
+
+    response = upload(client, small_roster(tmp_path), world.village_a)
+
+    roster_upload = RosterUpload.objects.get()
+    assert "rows" not in roster_upload.preview
+    stored = list(roster_upload.rows.values_list("row_number", "name", "status"))
+    assert stored == [(4, "张一", "new"), (5, "李二", "new"), (6, "王三", "rejected")]
+    rejected = client.get(response["Location"], {"status": "rejected"})
+    assert [row[1] for row in rejected.context["rows"]] == ["王三"]
+
+
+@pytest.mark.django_db
+def test_import_replaces_preview_rows(client, world, tmp_path, django_capture_on_commit_callbacks):
+    client.force_login(world.village_admin)
+    response = upload(client, small_roster(tmp_path), world.village_a)
+    roster_upload = RosterUpload.objects.get()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(response["Location"], {"token": str(roster_upload.token)})
+
+    roster_upload.refresh_from_db()
+    assert roster_upload.state == RosterUpload.State.DONE
+    assert "rows" not in roster_upload.result
+    assert roster_upload.rows.count() == 3
+    assert list(roster_upload.rows.values_list("status", flat=True)) == ["new", "new", "rejected"]

@@ -56,6 +56,9 @@ def test_export_masked_by_default(tmp_path, world):
         row["身份证号码"][:6] + "********" + row["身份证号码"][-4:] for row in rows
     }
     assert {line[10] for line in lines[3:]} == {"138****2222", "139****4444"}
+    # The birth date is what a masked ID number hides, so only its year is exported.
+    assert lines[2][8] == "出生日期"
+    assert {line[8] for line in lines[3:]} == {1980}
     log = RosterExport.objects.get()
     assert (log.exported_by, log.unmasked, log.reason, log.row_count) == (
         world.recorder,

@@ -17,6 +17,7 @@ from .models import (
     Villager,
     VillagerMove,
 )
+from .roster.exporting import FULL_DATA_PERMISSION
 
 admin.site.site_header = _("Energy Points administration")
 admin.site.site_title = _("Energy Points")
@@ -92,8 +93,8 @@ class VillagerAdmin(RosterAdminMixin, VillageScopedAdmin):
         "household",
         "relation_to_head",
         "sex",
-        "birth_date",
-        "id_number_masked",
+        "birth_year",
+        "masked_id_number",
         "masked_phone",
         "status",
         "population_type",
@@ -102,8 +103,8 @@ class VillagerAdmin(RosterAdminMixin, VillageScopedAdmin):
     search_fields = ("name", "household__number")
     list_select_related = ("household__district",)
     autocomplete_fields = ("household",)
-    readonly_fields = ("id_number_masked", "moved_out_on")
-    exclude = ("phone", "user")
+    readonly_fields = ("masked_id_number", "birth_year", "moved_out_on")
+    exclude = ("phone", "user", "birth_date")
     inlines = [VillagerMoveInline]
 
     def get_queryset(self, request):
@@ -123,6 +124,24 @@ class VillagerAdmin(RosterAdminMixin, VillageScopedAdmin):
         columns = list(super().get_list_display(request))
         columns[columns.index("masked_phone")] = phone_column(request.user)
         return columns
+
+    def get_exclude(self, request, obj=None):
+        # The full birth date is characters 7 to 14 of the ID number, which
+        # the masked number hides, so only staff allowed the full ID number
+        # see a stored one. Everyone else sees the birth year. The add form
+        # keeps the field, because a new villager needs a birth date.
+        excluded = list(super().get_exclude(request, obj) or ())
+        if obj is None or request.user.has_perm(FULL_DATA_PERMISSION):
+            excluded.remove("birth_date")
+        return excluded
+
+    @admin.display(description=_("ID number"))
+    def masked_id_number(self, villager: Villager) -> str:
+        return villager.id_number_masked
+
+    @admin.display(description=_("birth year"))
+    def birth_year(self, villager: Villager) -> int:
+        return villager.birth_year
 
     @admin.display(description=_("phone"))
     def masked_phone(self, villager: Villager) -> str:

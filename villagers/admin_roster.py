@@ -16,10 +16,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .access import villages_for
-from .models import RosterUpload, Village
+from .models import RosterUpload, Village, Villager
 from .roster import RowStatus
 from .roster.exporting import FULL_DATA_PERMISSION, roster_export
-from .roster.uploads import IMPORT_PERMISSION, roster_upload_confirm, roster_upload_create
+from .roster.uploads import (
+    IMPORT_PERMISSION,
+    roster_upload_cancel,
+    roster_upload_confirm,
+    roster_upload_create,
+)
 
 # Rows of the preview table per page.
 PREVIEW_PAGE_SIZE = 100
@@ -129,6 +134,15 @@ class RosterAdminMixin:
             pk=pk,
             village__in=villages_for(request.user),  # type: ignore[arg-type]
         )
+        if request.method == "POST" and "cancel" in request.POST:
+            cancelled = roster_upload_cancel(
+                roster_upload=roster_upload,
+                token=request.POST.get("token", ""),
+                actor=request.user,  # type: ignore[arg-type]
+            )
+            if not cancelled:
+                messages.warning(request, _("This roster can no longer be cancelled."))
+            return redirect("admin:villagers_roster_upload_detail", roster_upload.pk)
         if request.method == "POST":
             confirmed = roster_upload_confirm(
                 roster_upload=roster_upload,
@@ -141,7 +155,9 @@ class RosterAdminMixin:
 
         report = roster_upload.result or roster_upload.preview or {}
         status = request.GET.get("status", "")
-        rows = [row for row in report.get("rows", []) if not status or row[2] == status]
+        rows = roster_upload.rows.order_by("row_number")
+        if status:
+            rows = rows.filter(status=status)
         page = Paginator(rows, PREVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
         percent = None
         if roster_upload.rows_total:
@@ -151,9 +167,12 @@ class RosterAdminMixin:
             _("Roster %(file)s") % {"file": roster_upload.file_name},
             upload=roster_upload,
             counts=report.get("counts"),
-            moved_out=report.get("moved_out", []),
+            moved_out=_moved_out_rows(report.get("moved_out", [])),
             page=page,
-            rows=[(row[0], row[1], STATUS_LABELS[row[2]], row[2], row[3]) for row in page],
+            rows=[
+                (row.row_number, row.name, STATUS_LABELS[row.status], row.status, row.detail)
+                for row in page
+            ],
             status=status,
             statuses=list(STATUS_LABELS.items()),
             percent=percent,
@@ -191,6 +210,18 @@ class RosterAdminMixin:
             "admin/villagers/roster_export.html",
             self._context(request, _("Export the roster"), form=form),
         )
+
+
+def _moved_out_rows(moved_out: list[dict]) -> list[dict]:
+    """Add each moved-out villager's masked ID number, which the stored report leaves out."""
+    ids = [person["villager_id"] for person in moved_out if "villager_id" in person]
+    villagers = Villager.objects.in_bulk(ids)
+    rows = []
+    for person in moved_out:
+        villager = villagers.get(person.get("villager_id"))
+        masked = villager.id_number_masked if villager else ""
+        rows.append({**person, "id_number_masked": masked})
+    return rows
 
 
 def _require(request: HttpRequest, permission: str) -> None:

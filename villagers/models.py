@@ -11,6 +11,8 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from .identity import decrypt_id_number, mask_id_number
+
 
 class User(AbstractUser):
     """A person who signs in: village staff, a township viewer or a villager.
@@ -264,11 +266,18 @@ class Villager(models.Model):
     and enforces one person per number. A plain hash would not do, because the
     ID number space (area, birth date, sequence) is small enough to enumerate.
     ``id_number_encrypted`` holds the full number under AES-GCM with a key
-    derived from the same setting (see ``villagers.identity``), so only an
-    unmasked export, which needs the key, gives the number back. A leaked
-    database dump holds neither key, so it contains ``id_number_masked`` (first
-    6 and last 4 characters, as staff screens show it) and the birth date, but
-    not the full number.
+    derived from the same setting (see ``villagers.identity``). The masked
+    number that staff see (first 6 and last 4 characters) is decrypted and
+    masked on each read and never stored, because characters 7 to 14 are the
+    birth date: a stored masked number next to ``birth_date`` would give the
+    full number back to anyone with a database dump.
+
+    ``birth_date`` stays in clear because the ranking selects villagers aged
+    14 or over in SQL, and an encrypted date cannot be compared in a query.
+    That is safe only while no part of the ID number is stored in clear, in
+    this table, its history or the stored upload reports. For the same reason
+    staff screens and masked exports show the birth year, never the date,
+    next to a masked number.
 
     ``phone`` is stored in clear as the 11 normalised digits, with an index:
     village staff call villagers, so the application must show the full number
@@ -297,7 +306,6 @@ class Villager(models.Model):
     sex = models.CharField(_("sex"), max_length=8, choices=Sex.choices)
     birth_date = models.DateField(_("birth date"))
     id_number_digest = models.CharField(_("ID number digest"), max_length=64, editable=False)
-    id_number_masked = models.CharField(_("ID number"), max_length=18, editable=False)
     id_number_encrypted = models.TextField(_("encrypted ID number"), blank=True, editable=False)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     ethnicity = models.CharField(_("ethnic group"), max_length=16, blank=True)
@@ -346,6 +354,18 @@ class Villager(models.Model):
     def __str__(self) -> str:
         # The household number distinguishes the many villagers who share a name.
         return f"{self.name}（{self.household.number}）"
+
+    @property
+    def id_number_masked(self) -> str:
+        """The ID number with only its first 6 and last 4 characters shown, or "" if none is stored."""
+        if not self.id_number_encrypted:
+            return ""
+        full = decrypt_id_number(self.id_number_encrypted, digest=self.id_number_digest)
+        return mask_id_number(full)
+
+    @property
+    def birth_year(self) -> int:
+        return self.birth_date.year
 
     @property
     def is_head(self) -> bool:
@@ -454,8 +474,13 @@ class PrivateStorage(FileSystemStorage):
     """Files under settings.PRIVATE_FILES_ROOT, which no URL serves.
 
     The folder is read from the settings on each use, not once at start-up,
-    so tests that point the setting at a temporary folder take effect.
+    so tests that point the setting at a temporary folder take effect. Files
+    are written readable by their owner only (0600), and folders this storage
+    creates are 0700, because rosters in it carry full ID numbers.
     """
+
+    def __init__(self) -> None:
+        super().__init__(file_permissions_mode=0o600, directory_permissions_mode=0o700)
 
     @property  # type: ignore[override]
     def base_location(self) -> str:
@@ -492,6 +517,7 @@ class RosterUpload(models.Model):
         IMPORTING = "importing", _("Importing")
         DONE = "done", _("Imported")
         FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled, file deleted")
 
     village = models.ForeignKey(
         Village, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
@@ -509,8 +535,8 @@ class RosterUpload(models.Model):
     state = models.CharField(_("state"), max_length=16, choices=State.choices)
     rows_read = models.PositiveIntegerField(_("rows read"), default=0)
     rows_total = models.PositiveIntegerField(_("rows in the file"), null=True, blank=True)
-    # The report of the preview and, once imported, of the import: counts,
-    # one [row, name, status, detail] list per row and the moved-out villagers.
+    # The counts of the preview and, once imported, of the import, and the
+    # villagers moved out. The outcome of each row is in RosterUploadRow.
     preview = models.JSONField(_("preview"), null=True, blank=True)
     result = models.JSONField(_("result"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
@@ -527,3 +553,34 @@ class RosterUpload(models.Model):
     @property
     def is_running(self) -> bool:
         return self.state in (self.State.CHECKING, self.State.QUEUED, self.State.IMPORTING)
+
+
+class RosterUploadRow(models.Model):
+    """The outcome of one spreadsheet row of an upload's preview or, once imported, its import.
+
+    One table row per spreadsheet row lets the preview page read one page of
+    rows with a query, so neither the upload nor the page holds every row.
+    """
+
+    upload = models.ForeignKey(
+        RosterUpload, verbose_name=_("roster upload"), on_delete=models.CASCADE, related_name="rows"
+    )
+    row_number = models.PositiveIntegerField(_("row"))
+    name = models.CharField(_("name"), max_length=64, blank=True)
+    # A villagers.roster.RowStatus value.
+    status = models.CharField(_("outcome"), max_length=16)
+    detail = models.TextField(_("detail"), blank=True)
+
+    class Meta:
+        verbose_name = _("roster upload row")
+        verbose_name_plural = _("roster upload rows")
+        ordering = ["upload", "row_number"]
+        indexes = [
+            # One page of an upload's rows, optionally of one outcome.
+            models.Index(
+                fields=["upload", "status", "row_number"], name="rosteruploadrow_page_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.upload_id} {self.row_number}"

@@ -76,6 +76,7 @@ class RowOutcome:
 class MovedOut:
     """A villager who is not in the file any more and is marked moved out."""
 
+    villager_id: int
     name: str
     household_number: str
     id_number_masked: str
@@ -539,7 +540,9 @@ class _Writer:
                 )
             )
             self.report.moved_out.append(
-                MovedOut(villager.name, villager.household.number, villager.id_number_masked)
+                MovedOut(
+                    villager.pk, villager.name, villager.household.number, villager.id_number_masked
+                )
             )
         if missing:
             bulk_update_with_history(
@@ -595,7 +598,6 @@ def _villager_values(person: Person, household: Household) -> dict[str, Any]:
         "relation_to_head": person.relation,
         "sex": person.sex,
         "birth_date": person.id_number.birth_date,
-        "id_number_masked": person.id_number.masked,
     }
     optional = {
         "phone": person.phone,

@@ -130,7 +130,9 @@ def _row(sheet, serial: int, villager: Villager, unmasked: bool) -> list:
         "sex": _SEX_WORDS.get(villager.sex, ""),
         "relation": villager.relation_to_head,
         "id_number": id_number,
-        "birth_date": villager.birth_date,
+        # A masked export shows the birth year only, because the full date is
+        # what the masked ID number hides.
+        "birth_date": villager.birth_date if unmasked else villager.birth_year,
         "ethnicity": villager.ethnicity,
         "phone": phone,
         "political_status": villager.political_status,
@@ -142,7 +144,7 @@ def _row(sheet, serial: int, villager: Villager, unmasked: bool) -> list:
     row = []
     for key in EXPORT_COLUMNS:
         cell = WriteOnlyCell(sheet, value=values[key])
-        if key == "birth_date":
+        if key == "birth_date" and unmasked:
             cell.number_format = _DATE_FORMAT
         elif key != "serial":
             # Text cells keep ID numbers, phones and 户号 like 010001 as typed.

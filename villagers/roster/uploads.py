@@ -7,9 +7,10 @@ Celery task that stores its progress on the RosterUpload row.
 """
 
 import logging
-from dataclasses import asdict
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -17,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..access import can_act_in_village
-from ..models import RosterUpload, User, Village
+from ..models import RosterUpload, RosterUploadRow, User, Village
 from .applying import RosterReport, roster_import
 from .reading import RosterFileError
 
@@ -31,6 +32,8 @@ INLINE_MAX_BYTES = 300_000
 # The largest file accepted. At the sample roster's 90 bytes per row, a
 # township's 50,000 rows come to an estimated 5 MB.
 UPLOAD_MAX_BYTES = 50_000_000
+# Row outcomes inserted per INSERT statement.
+ROW_BATCH_SIZE = 2_000
 
 
 class AlreadyImported(Exception):
@@ -93,12 +96,17 @@ def roster_upload_check(*, upload_id: int) -> None:
             _("The check failed. Try again, or tell the administrator."),
         )
         raise
-    RosterUpload.objects.filter(pk=upload_id, state=RosterUpload.State.CHECKING).update(
-        state=RosterUpload.State.CHECKED,
-        preview=report_as_json(report),
-        rows_read=len(report.rows),
-        rows_total=len(report.rows),
-    )
+    with transaction.atomic():
+        checked = RosterUpload.objects.filter(
+            pk=upload_id, state=RosterUpload.State.CHECKING
+        ).update(
+            state=RosterUpload.State.CHECKED,
+            preview=report_as_json(report),
+            rows_read=len(report.rows),
+            rows_total=len(report.rows),
+        )
+        if checked:
+            _store_rows(upload_id, report)
     logger.info("roster upload %s checked: %s rows", upload_id, len(report.rows))
 
 
@@ -120,6 +128,56 @@ def roster_upload_confirm(*, roster_upload: RosterUpload, token: str, actor: Use
     if confirmed and _runs_inline(roster_upload):
         roster_upload_apply(upload_id=roster_upload.pk)
     return bool(confirmed)
+
+
+def roster_upload_cancel(*, roster_upload: RosterUpload, token: str, actor: User) -> bool:
+    """Cancel a checked upload and delete its file; return False when it was no longer waiting.
+
+    Like confirming, one conditional UPDATE moves the state, so an upload is
+    either confirmed or cancelled, never both.
+    """
+    _check_access(actor, roster_upload.village)
+    with transaction.atomic():
+        cancelled = RosterUpload.objects.filter(
+            pk=roster_upload.pk, token=token, state=RosterUpload.State.CHECKED
+        ).update(state=RosterUpload.State.CANCELLED, finished_at=timezone.now())
+        if cancelled:
+            transaction.on_commit(lambda: _delete_file(roster_upload.pk))
+    if cancelled:
+        logger.info("roster upload %s cancelled by user %s", roster_upload.pk, actor.pk)
+    return bool(cancelled)
+
+
+def roster_uploads_purge(*, now: datetime) -> int:
+    """Delete the files of uploads not imported within ROSTER_UPLOAD_KEEP_HOURS; return how many.
+
+    Checked uploads become cancelled first, in a conditional UPDATE, so a
+    confirmation at the same moment either wins and imports or finds the
+    upload cancelled. Files of failed and cancelled uploads go too.
+    """
+    cutoff = now - timedelta(hours=settings.ROSTER_UPLOAD_KEEP_HOURS)
+    old = RosterUpload.objects.filter(uploaded_at__lt=cutoff).exclude(file="")
+    old.filter(state__in=[RosterUpload.State.CHECKING, RosterUpload.State.CHECKED]).update(
+        state=RosterUpload.State.CANCELLED,
+        error=_("Not confirmed within %(hours)s hours, so the file was deleted.")
+        % {"hours": settings.ROSTER_UPLOAD_KEEP_HOURS},
+        finished_at=now,
+    )
+    purged = 0
+    finished = [RosterUpload.State.FAILED, RosterUpload.State.CANCELLED, RosterUpload.State.DONE]
+    for upload_id in old.filter(state__in=finished).values_list("pk", flat=True):
+        _delete_file(upload_id)
+        purged += 1
+    if purged:
+        logger.info("deleted the files of %s roster uploads older than %s", purged, cutoff)
+    return purged
+
+
+def _delete_file(upload_id: int) -> None:
+    roster_upload = RosterUpload.objects.get(pk=upload_id)
+    if roster_upload.file:
+        roster_upload.file.delete(save=False)
+    RosterUpload.objects.filter(pk=upload_id).update(file="")
 
 
 def roster_upload_apply(*, upload_id: int) -> None:
@@ -146,6 +204,7 @@ def roster_upload_apply(*, upload_id: int) -> None:
         locked.rows_read = len(report.rows)
         locked.finished_at = timezone.now()
         locked.save(update_fields=["state", "result", "rows_read", "finished_at"])
+        _store_rows(upload_id, report)
         transaction.on_commit(lambda: locked.file.delete(save=False))
 
     try:
@@ -172,6 +231,26 @@ def roster_upload_apply(*, upload_id: int) -> None:
         logger.info("roster upload %s imported", upload_id)
 
 
+def _store_rows(upload_id: int, report: RosterReport) -> None:
+    """Replace the upload's stored row outcomes with the report's, inserting them in batches."""
+    RosterUploadRow.objects.filter(upload_id=upload_id).delete()
+    batch: list[RosterUploadRow] = []
+    for row in report.rows:
+        batch.append(
+            RosterUploadRow(
+                upload_id=upload_id,
+                row_number=row.row_number,
+                name=row.name[:64],
+                status=row.status,
+                detail=row.detail,
+            )
+        )
+        if len(batch) == ROW_BATCH_SIZE:
+            RosterUploadRow.objects.bulk_create(batch)
+            batch = []
+    RosterUploadRow.objects.bulk_create(batch)
+
+
 def report_as_json(report: RosterReport) -> dict[str, Any]:
     return {
         "counts": {
@@ -184,8 +263,17 @@ def report_as_json(report: RosterReport) -> dict[str, Any]:
             "households_created": report.households_created,
             "districts_created": report.districts_created,
         },
-        "rows": [[row.row_number, row.name, row.status, row.detail] for row in report.rows],
-        "moved_out": [asdict(person) for person in report.moved_out],
+        # Masked ID numbers are left out because the villager table stores the
+        # birth date, which is the part a masked number hides. The page reads
+        # them from the villagers by id.
+        "moved_out": [
+            {
+                "villager_id": person.villager_id,
+                "name": person.name,
+                "household_number": person.household_number,
+            }
+            for person in report.moved_out
+        ],
     }
 
 
