@@ -77,7 +77,10 @@ def readable_household(user: User, household_id: int) -> Household:
         ),
         pk=household_id,
     )
-    if not household.is_member and not _may_read(user, household.village_id, household.in_scope):
+    # django-stubs types these annotations as keys of a TypedDict, not as attributes.
+    is_member: bool = household.is_member  # type: ignore[attr-defined]
+    in_scope: bool = household.in_scope  # type: ignore[attr-defined]
+    if not is_member and not _may_read(user, household.village_id, in_scope):
         raise Http404
     return household
 

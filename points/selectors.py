@@ -1,7 +1,9 @@
 """Read queries shared by the points pages and API: rankings, balances, notice, explanations."""
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
@@ -257,7 +259,7 @@ def villager_explanation(villager: Villager) -> dict:
         .order_by("account", "period")
         .values("account", "period", "points", "entry_count")
     )
-    data = _explain(entries, list(balance_rows))
+    data = _explain(entries, balance_rows)
     data["villager"] = {
         "id": villager.pk,
         "name": villager.name,
@@ -317,7 +319,7 @@ def _household_summary(household: Household, *, year: int) -> dict:
     )
 
 
-def _explain(entries: QuerySet[LedgerEntry], balance_rows: list[dict]) -> dict:
+def _explain(entries: QuerySet[LedgerEntry], balance_rows: Iterable[Mapping[str, Any]]) -> dict:
     rows = list(
         entries.select_related(
             "rule",
