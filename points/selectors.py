@@ -1,9 +1,13 @@
 """Read queries shared by the points pages and API: rankings, balances, notice, explanations."""
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, JSONObject
 from django.urls import reverse
 
 from villagers.models import HEAD_RELATION, Household, User, Village, Villager
@@ -250,8 +254,12 @@ def notice_board(*, village: Village, now: datetime) -> QuerySet[Claim]:
 def villager_explanation(villager: Villager) -> dict:
     """Return the villager's balances and every entry behind them, as plain data."""
     entries = LedgerEntry.objects.filter(villager=villager)
-    balances = Balance.objects.filter(villager=villager)
-    data = _explain(entries, balances)
+    balance_rows = (
+        Balance.objects.filter(villager=villager)
+        .order_by("account", "period")
+        .values("account", "period", "points", "entry_count")
+    )
+    data = _explain(entries, balance_rows)
     data["villager"] = {
         "id": villager.pk,
         "name": villager.name,
@@ -261,17 +269,57 @@ def villager_explanation(villager: Villager) -> dict:
 
 
 def household_explanation(household: Household, *, year: int) -> dict:
-    """Return the household's balances, star level and every entry behind them."""
+    """Return the household's balances, star level and every entry behind them.
+
+    The balances, the honour points of ``year`` and the star level they reach
+    come from one query, so the explanation always takes two.
+    """
     entries = LedgerEntry.objects.filter(household=household)
-    balances = Balance.objects.filter(household=household)
-    data = _explain(entries, balances)
-    stars, year_points = household_stars(household=household, year=year)
+    summary = _household_summary(household, year=year)
+    data = _explain(entries, summary["balance_rows"])
     data["household"] = {"id": household.pk, "number": household.number}
-    data["stars"] = {"year": year, "stars": stars, "honour_points": year_points}
+    data["stars"] = {
+        "year": year,
+        "stars": summary["stars"],
+        "honour_points": summary["year_points"],
+    }
     return data
 
 
-def _explain(entries: QuerySet[LedgerEntry], balances: QuerySet[Balance]) -> dict:
+def _household_summary(household: Household, *, year: int) -> dict:
+    """Return the household's balance rows, honour points in ``year`` and star level."""
+    year_points = Balance.objects.filter(
+        household=OuterRef("pk"), account=Balance.Account.HONOUR, period=str(year)
+    ).values("points")[:1]
+    stars = (
+        StarThreshold.objects.filter(
+            village_id=OuterRef("village_id"), year=year, min_points__lte=OuterRef("year_points")
+        )
+        .order_by("-stars")
+        .values("stars")[:1]
+    )
+    balance_rows = (
+        Balance.objects.filter(household=OuterRef("pk"))
+        .order_by("account", "period")
+        .values(
+            row=JSONObject(
+                account="account", period="period", points="points", entry_count="entry_count"
+            )
+        )
+    )
+    return (
+        Household.objects.filter(pk=household.pk)
+        .annotate(year_points=Coalesce(Subquery(year_points), 0))
+        .annotate(
+            stars=Coalesce(Subquery(stars), 0),
+            balance_rows=ArraySubquery(balance_rows),
+        )
+        .values("year_points", "stars", "balance_rows")
+        .get()
+    )
+
+
+def _explain(entries: QuerySet[LedgerEntry], balance_rows: Iterable[Mapping[str, Any]]) -> dict:
     rows = list(
         entries.select_related(
             "rule",
@@ -284,10 +332,13 @@ def _explain(entries: QuerySet[LedgerEntry], balances: QuerySet[Balance]) -> dic
     honour_sum = sum(row.points for row in rows if row.kind in LedgerEntry.HONOUR_KINDS)
     return {
         "balances": [
-            {"account": account, "period": period, "points": points, "entries": count}
-            for account, period, points, count in balances.order_by(
-                "account", "period"
-            ).values_list("account", "period", "points", "entry_count")
+            {
+                "account": row["account"],
+                "period": row["period"],
+                "points": row["points"],
+                "entries": row["entry_count"],
+            }
+            for row in balance_rows
         ],
         "honour_sum_of_entries": honour_sum,
         "redeemable_sum_of_entries": sum(row.points for row in rows),
