@@ -3,13 +3,13 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.urls import reverse
 
 from villagers.models import HEAD_RELATION, Household, User, Village, Villager
 
-from .models import Balance, Claim, LedgerEntry, Rule, StarThreshold
-from .periods import ALL_TIME, month_key, year_key
+from .models import Balance, Category, Claim, LedgerEntry, Rule, StarThreshold
+from .periods import ALL_TIME, month_key, period_bounds, quarter_key, year_key
 
 # The boards list at most this many rows, so accounts tied with the last row may be cut.
 RANKING_SIZE = 100
@@ -49,9 +49,11 @@ class Totals:
 
 
 def ranking_period(kind: str, day: date) -> str:
-    """Return the balance period key of the month or year containing ``day``."""
+    """Return the balance period key of the month, quarter or year containing ``day``."""
     if kind == "month":
         return month_key(day)
+    if kind == "quarter":
+        return quarter_key(day)
     if kind == "year":
         return year_key(day)
     raise ValueError(f"rankings cover a month or a year, not {kind!r}")
@@ -89,24 +91,35 @@ def latest_birth_date_ranked(today: date) -> date:
         return date(year, 2, 28)
 
 
-def household_ranking(*, village: Village, period: str, today: date) -> Ranking:
-    """Rank the village's households by their points in ``period``, in one query.
+def household_ranking(
+    *, village: Village, period: str, today: date, district_id: int | None = None
+) -> Ranking:
+    """Rank the village's (or one district's) households by their points in ``period``, in one query.
 
     A household shows its number, and its head's name in the form the village
-    allows, unless the head is not active or is under the minimum age.
+    allows, unless the head is not active, does not take part in points or is
+    under the minimum age. Households that opted out, households with no
+    member taking part, and households with a net deduction are left out.
     """
     display = village.ranking_name_display
+    taking_part = Villager.objects.taking_part().filter(household=OuterRef("household_id"))
     balances = Balance.objects.filter(
-        village=village, account=Balance.Account.HONOUR, period=period, household__isnull=False
+        Exists(taking_part),
+        village=village,
+        account=Balance.Account.HONOUR,
+        period=period,
+        household__isnull=False,
+        household__ranking_opt_out=False,
+        points__gte=0,
     ).order_by("-points", "household__number")
+    if district_id is not None:
+        balances = balances.filter(household__district_id=district_id)
     if display == Village.NameDisplay.HOUSEHOLD_NUMBER:
         numbers = balances.values_list("points", "household__number")[: RANKING_SIZE + 1]
         rows = [(points, number, "") for points, number in numbers]
     else:
-        head = Villager.objects.filter(
-            household=OuterRef("household_id"),
+        head = taking_part.filter(
             relation_to_head=HEAD_RELATION,
-            status=Villager.Status.ACTIVE,
             birth_date__lte=latest_birth_date_ranked(today),
         ).order_by("id")
         rows = list(
@@ -115,6 +128,11 @@ def household_ranking(*, village: Village, period: str, today: date) -> Ranking:
             )[: RANKING_SIZE + 1]
         )
 
+    return _household_board(rows, display)
+
+
+def _household_board(rows: list[tuple], display: str) -> Ranking:
+    """Build the board from (points, household number, head name) rows, one more than shown."""
     ranked = []
     for rank, (points, number, head_name) in _ranks(rows[:RANKING_SIZE]):
         name = public_name(head_name, display) if head_name else ""
@@ -122,24 +140,38 @@ def household_ranking(*, village: Village, period: str, today: date) -> Ranking:
     return Ranking(rows=ranked, truncated=len(rows) > RANKING_SIZE)
 
 
-def villager_ranking(*, village: Village, period: str, today: date) -> Ranking:
-    """Rank the village's villagers by their points in ``period``, in one query.
+def villager_ranking(
+    *, village: Village, period: str, today: date, district_id: int | None = None
+) -> Ranking:
+    """Rank the village's (or one district's) villagers by their points in ``period``, in one query.
 
-    Villagers who are not active, and those under the minimum age, are left out.
+    Left out: villagers who are not active, whose population type does not
+    take part, who are under the minimum age, whose household opted out, or
+    whose points are a net deduction.
     """
     display = village.ranking_name_display
+    balances = Balance.objects.filter(
+        village=village,
+        account=Balance.Account.HONOUR,
+        period=period,
+        villager__in=Villager.objects.taking_part(),
+        villager__birth_date__lte=latest_birth_date_ranked(today),
+        villager__household__ranking_opt_out=False,
+        points__gte=0,
+    )
+    if district_id is not None:
+        balances = balances.filter(villager__household__district_id=district_id)
     rows = list(
-        Balance.objects.filter(
-            village=village,
-            account=Balance.Account.HONOUR,
-            period=period,
-            villager__status=Villager.Status.ACTIVE,
-            villager__birth_date__lte=latest_birth_date_ranked(today),
-        )
-        .order_by("-points", "villager__household__number", "villager_id")
-        .values_list("points", "villager__household__number", "villager__name")[: RANKING_SIZE + 1]
+        balances.order_by("-points", "villager__household__number", "villager_id").values_list(
+            "points", "villager__household__number", "villager__name"
+        )[: RANKING_SIZE + 1]
     )
 
+    return _villager_board(rows, display)
+
+
+def _villager_board(rows: list[tuple], display: str) -> Ranking:
+    """Build the board from (points, household number, name) rows, one more than shown."""
     ranked = []
     for rank, (points, number, name) in _ranks(rows[:RANKING_SIZE]):
         if display == Village.NameDisplay.HOUSEHOLD_NUMBER:
@@ -150,6 +182,62 @@ def villager_ranking(*, village: Village, period: str, today: date) -> Ranking:
             )
         ranked.append(row)
     return Ranking(rows=ranked, truncated=len(rows) > RANKING_SIZE)
+
+
+def item_ranking(
+    *,
+    village: Village,
+    category: Category,
+    board: str,
+    period_kind: str,
+    today: date,
+    district_id: int | None = None,
+) -> Ranking:
+    """Rank households or villagers by their points for one governance item in a period.
+
+    Summed from ledger entries, since balances are not kept per item; the same
+    people are left out as on the overall boards.
+    """
+    start, end = period_bounds(period_kind, today)
+    entries = LedgerEntry.objects.filter(
+        village=village,
+        category=category,
+        kind__in=LedgerEntry.HONOUR_KINDS,
+        act_date__range=(start, end),
+    )
+    if district_id is not None:
+        entries = entries.filter(household__district_id=district_id)
+    display = village.ranking_name_display
+    if board == "household":
+        return _household_board(_household_item_rows(entries, today), display)
+    rows = list(
+        entries.filter(
+            villager__in=Villager.objects.taking_part(),
+            villager__birth_date__lte=latest_birth_date_ranked(today),
+            villager__household__ranking_opt_out=False,
+        )
+        .values("villager_id")
+        .annotate(total=Sum("points"))
+        .filter(total__gte=0)
+        .order_by("-total", "villager__household__number", "villager_id")
+        .values_list("total", "villager__household__number", "villager__name")[: RANKING_SIZE + 1]
+    )
+    return _villager_board(rows, display)
+
+
+def _household_item_rows(entries: QuerySet[LedgerEntry], today: date) -> list[tuple]:
+    taking_part = Villager.objects.taking_part().filter(household=OuterRef("household_id"))
+    head = taking_part.filter(
+        relation_to_head=HEAD_RELATION, birth_date__lte=latest_birth_date_ranked(today)
+    ).order_by("id")
+    return list(
+        entries.filter(Exists(taking_part), household__ranking_opt_out=False)
+        .values("household_id")
+        .annotate(total=Sum("points"), head_name=Subquery(head.values("name")[:1]))
+        .filter(total__gte=0)
+        .order_by("-total", "household__number")
+        .values_list("total", "household__number", "head_name")[: RANKING_SIZE + 1]
+    )
 
 
 def _ranks(rows: list[tuple]):

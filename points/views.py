@@ -12,14 +12,15 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from villagers.access import can_act_in_village, villages_for
-from villagers.models import Household, User, Village, Villager
+from villagers.models import District, Household, User, Village, Villager
 
 from . import selectors, services
 from .forms import BatchEntryForm, ObjectionForm, SelfClaimForm
-from .models import Claim
+from .models import Category, Claim
+from .periods import period_bounds
 
 BOARDS = ("household", "villager")
-PERIOD_KINDS = ("month", "year")
+PERIOD_KINDS = ("month", "quarter", "year")
 ENTRIES_PER_PAGE = 50
 
 
@@ -36,21 +37,33 @@ def home(request):
 
 
 def rankings(request, village_id: int):
-    """Show the public household or villager board of one village for this month or year."""
+    """Show a public board of one village or district: households or villagers, by period and item."""
     village = get_object_or_404(Village, pk=village_id)
-    board = request.GET.get("board")
-    if board not in BOARDS:
-        board = BOARDS[0]
-    period_kind = request.GET.get("period")
-    if period_kind not in PERIOD_KINDS:
-        period_kind = PERIOD_KINDS[0]
+    board = _choice(request.GET.get("board"), BOARDS)
+    period_kind = _choice(request.GET.get("period"), PERIOD_KINDS)
+    districts = list(District.objects.filter(village=village).order_by("name"))
+    district = _picked(districts, request.GET.get("district"))
+    categories = list(Category.objects.filter(is_active=True))
+    category = _picked(categories, request.GET.get("item"))
 
     today = timezone.localdate()
-    period = selectors.ranking_period(period_kind, today)
-    if board == "household":
-        ranking = selectors.household_ranking(village=village, period=period, today=today)
+    district_id = district.pk if district else None
+    if category is not None:
+        ranking = selectors.item_ranking(
+            village=village,
+            category=category,
+            board=board,
+            period_kind=period_kind,
+            today=today,
+            district_id=district_id,
+        )
     else:
-        ranking = selectors.villager_ranking(village=village, period=period, today=today)
+        period = selectors.ranking_period(period_kind, today)
+        board_of = (
+            selectors.household_ranking if board == "household" else selectors.villager_ranking
+        )
+        ranking = board_of(village=village, period=period, today=today, district_id=district_id)
+    start, end = period_bounds(period_kind, today)
     return render(
         request,
         "points/rankings.html",
@@ -58,6 +71,12 @@ def rankings(request, village_id: int):
             "village": village,
             "board": board,
             "period_kind": period_kind,
+            "period_start": start,
+            "period_end": end,
+            "districts": districts,
+            "district": district,
+            "categories": categories,
+            "category": category,
             "today": today,
             "ranking": ranking,
             "ranking_size": selectors.RANKING_SIZE,
@@ -65,6 +84,15 @@ def rankings(request, village_id: int):
             "shows_names": village.ranking_name_display != Village.NameDisplay.HOUSEHOLD_NUMBER,
         },
     )
+
+
+def _choice(value: str | None, allowed: tuple[str, ...]) -> str:
+    return value if value in allowed else allowed[0]
+
+
+def _picked(options: list, raw_id: str | None):
+    """Return the option whose id is ``raw_id``, or None for a blank or unknown id."""
+    return next((option for option in options if str(option.pk) == raw_id), None)
 
 
 @login_required
