@@ -26,6 +26,9 @@ class LoginCode(models.Model):
         verbose_name_plural = _("login codes")
         indexes = [models.Index(fields=["user", "expires_at"], name="login_code_user_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.user} until {self.expires_at:%Y-%m-%d %H:%M}"
+
 
 class LoginReset(models.Model):
     """Who reset a villager's login, and when; never the password or the code."""
@@ -56,3 +59,6 @@ class LoginReset(models.Model):
         permissions = [
             ("reset_villager_login", _("Can set villagers' passwords and print login codes"))
         ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.kind} {self.reset_at:%Y-%m-%d %H:%M}"

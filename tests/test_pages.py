@@ -400,7 +400,7 @@ def test_rankings_leave_out_children_and_inactive(english, ranked):
     ]
     assert texts(villagers, "p", "note") == [
         OPT_OUT_NOTE,
-        "Villagers under 14, villagers who have moved out and deceased villagers are not listed."
+        "Villagers under 14, villagers who have moved out and deceased villagers are not listed.",
     ]
 
 
