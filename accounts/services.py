@@ -76,7 +76,7 @@ def _check_may_reset(*, actor: User, villager: Villager) -> None:
 
 def _account_of(villager: Villager) -> User:
     """Return the villager's user account, creating one in the villager role if missing."""
-    if villager.user_id is not None:
+    if villager.user is not None:
         return villager.user
     user = User.objects.create_user(
         username=f"villager-{villager.pk}",

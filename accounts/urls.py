@@ -12,5 +12,6 @@ urlpatterns = [
         ),
         name="login",
     ),
+    path("text-size/", views.text_size, name="text-size"),
     path("villagers/<int:villager_id>/login/", views.villager_login, name="villager-login"),
 ]

@@ -5,7 +5,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from villagers.access import can_act_in_village
 from villagers.models import Villager
@@ -52,3 +54,24 @@ def villager_login(request, villager_id: int):
         "accounts/villager_login.html",
         {"villager": villager, "form": form, "resets": resets if villager.user_id else []},
     )
+
+
+# The large-text mode is a cookie, so it stays on for villagers who are not signed in.
+LARGE_TEXT_COOKIE = "large_text"
+LARGE_TEXT_MAX_AGE = 365 * 24 * 3600
+
+
+@require_POST
+def text_size(request):
+    """Switch the large-text mode on or off, then go back to the page the button was on."""
+    target = request.POST.get("next", "/")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        target = "/"
+    response = redirect(target)
+    if request.POST.get("large") == "1":
+        response.set_cookie(
+            LARGE_TEXT_COOKIE, "1", max_age=LARGE_TEXT_MAX_AGE, samesite="Lax", httponly=True
+        )
+    else:
+        response.delete_cookie(LARGE_TEXT_COOKIE, samesite="Lax")
+    return response

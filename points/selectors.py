@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import ExtractMonth
 from django.urls import reverse
 
 from villagers.models import HEAD_RELATION, Household, User, Village, Villager
@@ -442,3 +443,43 @@ def _person(user: User | None) -> str | None:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
+
+
+# A villager's home page --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HouseholdYear:
+    """A household's honour points in one year, by month and by governance item."""
+
+    by_month: list[tuple[str, int]]
+    by_item: list[tuple[str, int]]
+
+
+def household_year(*, household: Household, year: int) -> HouseholdYear:
+    """Return the household's honour points in ``year`` per month (all twelve) and per item."""
+    entries = LedgerEntry.objects.filter(
+        household=household, kind__in=LedgerEntry.HONOUR_KINDS, act_date__year=year
+    )
+    months = dict(
+        entries.annotate(month=ExtractMonth("act_date"))
+        .values("month")
+        .annotate(total=Sum("points"))
+        .values_list("month", "total")
+    )
+    by_item = list(
+        entries.values("category_name")
+        .annotate(total=Sum("points"))
+        .order_by("-total", "category_name")
+        .values_list("category_name", "total")
+    )
+    by_month = [(f"{year}-{month:02d}", months.get(month, 0)) for month in range(1, 13)]
+    return HouseholdYear(by_month=by_month, by_item=by_item)
+
+
+def household_rank(*, household: Household, year: int, today: date) -> int | None:
+    """Return the household's place on the village's board for ``year``, or None if not on it."""
+    ranking = household_ranking(village=household.village, period=str(year), today=today)
+    return next(
+        (row.rank for row in ranking.rows if row.household_number == household.number), None
+    )

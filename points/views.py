@@ -109,7 +109,24 @@ def my_entries(request):
                 return redirect("rankings", village_id=request.user.village_id)
             return redirect("home")
         return render(request, "points/not_linked.html")
-    return _render_entries(request, villager, "points/my_entries.html")
+    today = timezone.localdate()
+    household = villager.household
+    year = selectors.household_year(household=household, year=today.year)
+    extra = {
+        "year": year,
+        "rank": selectors.household_rank(household=household, year=today.year, today=today),
+        "chart_data": {
+            "months": {
+                "labels": [m for m, _ in year.by_month],
+                "values": [p for _, p in year.by_month],
+            },
+            "items": {
+                "labels": [i for i, _ in year.by_item],
+                "values": [p for _, p in year.by_item],
+            },
+        },
+    }
+    return _render_entries(request, villager, "points/my_entries.html", extra)
 
 
 @login_required
@@ -125,7 +142,7 @@ def villager_entries(request, villager_id: int):
     return _render_entries(request, villager, "points/villager_entries.html")
 
 
-def _render_entries(request, villager: Villager, template: str):
+def _render_entries(request, villager: Villager, template: str, extra: dict | None = None):
     today = timezone.localdate()
     own_totals, household_totals = selectors.villager_totals(villager, today)
     entries = Paginator(selectors.villager_entries(villager), ENTRIES_PER_PAGE)
@@ -146,6 +163,7 @@ def _render_entries(request, villager: Villager, template: str):
                 household_totals.year,
             ),
             "page": entries.get_page(request.GET.get("page")),
+            **(extra or {}),
         },
     )
 
@@ -184,7 +202,19 @@ def household_explanation(request, household_id: int):
     """List every entry behind a household's balances, with its star level."""
     household = explainable_household(request.user, household_id)
     data = selectors.household_explanation(household, year=timezone.localdate().year)
-    return render(request, "points/explanation.html", {"data": data, "subject": household})
+    shown = _entries_shown(data, month=request.GET.get("month"), item=request.GET.get("item"))
+    return render(request, "points/explanation.html", {"data": data, "subject": household, **shown})
+
+
+def _entries_shown(data: dict, *, month: str | None, item: str | None) -> dict:
+    """Keep only the entries of one month ("2026-12") or one governance item, when asked."""
+    if month:
+        data["entries"] = [e for e in data["entries"] if e["act_date"].startswith(month + "-")]
+        return {"only": month}
+    if item:
+        data["entries"] = [e for e in data["entries"] if e["item"] == item]
+        return {"only": item}
+    return {}
 
 
 def explainable_villager(user: User, villager_id: int) -> Villager:

@@ -1,7 +1,12 @@
 """Public boards by district and governance item, opted-out households, population types."""
 
+import json
+import re
+from datetime import date
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from points.models import Category
 from points.services import claim_submit
@@ -101,3 +106,66 @@ def test_claim_refused_for_population_type_not_taking_part(world):
     assert refused.value.code == "not_taking_part"
     assert "王大力" in refused.value.messages[0]
     assert not neighbour.claims.exists()
+
+
+# --- a villager's home ------------------------------------------------------------
+
+
+def test_home_shows_year_rank_stars_and_links(english, ranked):
+    english.force_login(ranked.villager_user)
+
+    response = english.get(reverse("my-entries"))
+
+    html = response.content.decode()
+    explanation = reverse("household-explanation", args=[ranked.household_a1.pk])
+    assert response.context["rank"] == 1
+    assert response.context["year"].by_month[11] == ("2026-12", 15)
+    assert response.context["year"].by_item == [("志愿服务", 15)]
+    assert f'href="{explanation}?month=2026-12">15</a>' in html
+    assert f'href="{explanation}?item=%E5%BF%97%E6%84%BF%E6%9C%8D%E5%8A%A1">15</a>' in html
+    # The numbers are in the page itself; the charts read the same data as JSON.
+    data = json.loads(re.search(r'id="chart-data" type="application/json">(.*?)</script>', html, re.S).group(1))
+    assert data["months"]["values"][11] == 15
+    assert "<script>" not in html
+
+
+def test_home_of_opted_out_household_says_so(english, ranked):
+    Household.objects.filter(pk=ranked.household_a1.pk).update(ranking_opt_out=True)
+    english.force_login(ranked.villager_user)
+
+    response = english.get(reverse("my-entries"))
+
+    assert response.context["rank"] is None
+    assert "Not ranked: your household opted out" in response.content.decode()
+
+
+def test_explanation_lists_one_month_or_item(english, ranked):
+    award(ranked, ranked.spouse, 3, date(2026, 11, 5))
+    english.force_login(ranked.villager_user)
+    url = reverse("household-explanation", args=[ranked.household_a1.pk])
+
+    november = english.get(url, {"month": "2026-11"})
+    item = english.get(url, {"item": "志愿服务"})
+
+    assert [e["points"] for e in november.context["data"]["entries"]] == [3]
+    assert len(item.context["data"]["entries"]) == 3
+
+
+# --- large text ---------------------------------------------------------------------
+
+
+def test_large_text_stays_on(english, world):
+    english.post(reverse("text-size"), {"large": "1", "next": "/me/"})
+
+    page = english.get(reverse("login"))
+
+    assert '<html lang="en" data-theme="light" class="large-text">' in page.content.decode()
+    assert 'name="large" value="0"' in page.content.decode()
+    english.post(reverse("text-size"), {"large": "0", "next": "/"})
+    assert 'class="large-text"' not in english.get(reverse("login")).content.decode()
+
+
+def test_large_text_goes_back_only_to_this_site(english, db):
+    response = english.post(reverse("text-size"), {"large": "1", "next": "https://evil.example/"})
+
+    assert response["Location"] == "/"
