@@ -483,3 +483,19 @@ def household_rank(*, household: Household, year: int, today: date) -> int | Non
     return next(
         (row.rank for row in ranking.rows if row.household_number == household.number), None
     )
+
+
+def household_public_head(*, household: Household, today: date) -> str:
+    """Return the head's name as the village shows it on rankings, or "" when it shows none."""
+    head = (
+        Villager.objects.taking_part()
+        .filter(
+            household=household,
+            relation_to_head=HEAD_RELATION,
+            birth_date__lte=latest_birth_date_ranked(today),
+        )
+        .order_by("id")
+        .values_list("name", flat=True)
+        .first()
+    )
+    return public_name(head, household.village.ranking_name_display) if head else ""

@@ -22,6 +22,8 @@ urlpatterns = [
         views.household_explanation,
         name="household-explanation",
     ),
+    path("households/<int:household_id>/", views.household_public, name="household-public"),
+    path("districts/<int:district_id>/plaques/", views.plaque_sheet, name="plaque-sheet"),
     path(
         "api/v1/points/villagers/<int:villager_id>/explanation/",
         api.VillagerExplanationView.as_view(),

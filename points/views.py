@@ -1,12 +1,15 @@
 """Pages for villagers and staff: rankings, entries, explanations, notice board, claims."""
 
+import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -373,3 +376,50 @@ def claim_photo(request, claim_id: int):
     response = FileResponse(claim.photo.open("rb"), content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+# Household door plaques ---------------------------------------------------------------
+
+
+def household_public(request, household_id: int):
+    """The page a door-plaque QR code opens: only what the village shows on its rankings.
+
+    A household that opted out of public rankings shows its number and village only.
+    """
+    household = get_object_or_404(Household.objects.select_related("village"), pk=household_id)
+    today = timezone.localdate()
+    context = {"household": household, "village": household.village, "today": today}
+    if not household.ranking_opt_out:
+        stars, points = selectors.household_stars(household=household, year=today.year)
+        context.update(
+            shown=points >= 0,
+            stars=stars,
+            points=points,
+            rank=selectors.household_rank(household=household, year=today.year, today=today),
+            head=selectors.household_public_head(household=household, today=today),
+        )
+    return render(request, "points/household_public.html", context)
+
+
+@login_required
+def plaque_sheet(request, district_id: int):
+    """A printable A4 sheet of one district's door plaques, one QR code per household."""
+    district = get_object_or_404(District.objects.select_related("village"), pk=district_id)
+    if not request.user.has_perm("villagers.view_household") or not can_act_in_village(
+        request.user, district.village_id
+    ):
+        raise Http404
+    households = Household.objects.filter(district=district).order_by("number")
+    plaques = [
+        (
+            household,
+            qr_svg(request.build_absolute_uri(reverse("household-public", args=[household.pk]))),
+        )
+        for household in households
+    ]
+    return render(request, "points/plaque_sheet.html", {"district": district, "plaques": plaques})
+
+
+def qr_svg(url: str) -> str:
+    """Return an inline SVG QR code of ``url``, drawn on the server by segno."""
+    return mark_safe(segno.make(url, error="m").svg_inline(scale=4, dark="#000", light="#fff"))  # noqa: S308

@@ -124,7 +124,9 @@ def test_home_shows_year_rank_stars_and_links(english, ranked):
     assert f'href="{explanation}?month=2026-12">15</a>' in html
     assert f'href="{explanation}?item=%E5%BF%97%E6%84%BF%E6%9C%8D%E5%8A%A1">15</a>' in html
     # The numbers are in the page itself; the charts read the same data as JSON.
-    data = json.loads(re.search(r'id="chart-data" type="application/json">(.*?)</script>', html, re.S).group(1))
+    data = json.loads(
+        re.search(r'id="chart-data" type="application/json">(.*?)</script>', html, re.S).group(1)
+    )
     assert data["months"]["values"][11] == 15
     assert "<script>" not in html
 
@@ -169,3 +171,56 @@ def test_large_text_goes_back_only_to_this_site(english, db):
     response = english.post(reverse("text-size"), {"large": "1", "next": "https://evil.example/"})
 
     assert response["Location"] == "/"
+
+
+# --- door plaques -------------------------------------------------------------------
+
+
+def test_plaque_sheet_has_a_qr_per_household(client, ranked):
+    client.force_login(ranked.village_admin)
+
+    response = client.get(reverse("plaque-sheet", args=[ranked.district_a1.pk]))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.count("<svg") == 2  # 010001 and 010002
+    assert "<img" not in html and "<script" not in html.split("</footer>")[0]
+
+
+def test_plaque_qr_encodes_the_public_page(ranked):
+    from points.views import qr_svg
+
+    svg = qr_svg("http://testserver/households/1/")
+
+    assert svg.startswith("<svg") and "path" in svg
+
+
+def test_plaque_sheet_only_for_staff_of_the_village(client, ranked):
+    client.force_login(ranked.outsider)
+
+    assert client.get(reverse("plaque-sheet", args=[ranked.district_a1.pk])).status_code == 404
+
+
+def test_public_household_page_shows_what_rankings_show(english, ranked):
+    response = english.get(reverse("household-public", args=[ranked.household_a1.pk]))
+
+    html = response.content.decode()
+    assert response.context["points"] == 15 and response.context["rank"] == 1
+    assert "张*明" in html and "张小明" not in html and "李" not in html
+
+
+def test_public_page_of_opted_out_household_shows_nothing_personal(english, ranked):
+    Household.objects.filter(pk=ranked.household_a1.pk).update(ranking_opt_out=True)
+
+    response = english.get(reverse("household-public", args=[ranked.household_a1.pk]))
+
+    html = response.content.decode()
+    assert "张*明" not in html and "15" not in str(response.context.get("points", ""))
+    assert "asked not to show its points" in html
+
+
+def test_public_page_hides_a_net_deduction(english, ranked):
+    response = english.get(reverse("household-public", args=[ranked.sun.household.pk]))
+
+    assert response.context["shown"] is False
+    assert "-5" not in response.content.decode()
