@@ -1,5 +1,6 @@
 """Sign villagers in by their phone number with a password or a one-time code."""
 
+import logging
 import re
 
 from django.contrib.auth.backends import ModelBackend
@@ -10,9 +11,11 @@ from villagers.roster.normalising import phone_of
 
 from .services import login_code_redeem
 
+logger = logging.getLogger(__name__)
+
 _MOBILE = re.compile(r"^1\d{10}$")
 
-# Failed logins allowed per phone number within the window, before the number is refused.
+# Failed logins allowed per phone number within the window; further logins are rejected.
 MAX_FAILURES = 5
 FAILURE_WINDOW_SECONDS = 15 * 60
 
@@ -21,8 +24,8 @@ class PhoneBackend(ModelBackend):
     """Find the user through the villager's phone, then check a password or a login code.
 
     Family members may share a phone; each of their accounts is tried. After
-    ``MAX_FAILURES`` failures in the window the number is refused until the
-    window ends, whatever is typed.
+    ``MAX_FAILURES`` failures in the window, every login with the number is
+    rejected until the window ends, whatever is typed.
     """
 
     def authenticate(self, request, username=None, password=None, **kwargs):
@@ -30,6 +33,7 @@ class PhoneBackend(ModelBackend):
         if not _MOBILE.match(phone) or not password:
             return None
         if failures_of(phone) >= MAX_FAILURES:
+            logger.warning("login rejected: too many failures for phone ending %s", phone[-4:])
             return None
         for user in _accounts_for_phone(phone):
             if not self.user_can_authenticate(user):

@@ -34,7 +34,11 @@ def villager_login(request, villager_id: int):
         return render(
             request,
             "accounts/login_code.html",
-            {"villager": villager, "code": code},
+            {
+                "villager": villager,
+                "code": code,
+                "hours": int(services.LOGIN_CODE_LIFETIME.total_seconds() // 3600),
+            },
         )
     if form.is_bound and form.is_valid():
         try:

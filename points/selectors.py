@@ -499,3 +499,55 @@ def household_public_head(*, household: Household, today: date) -> str:
         .first()
     )
     return public_name(head, household.village.ranking_name_display) if head else ""
+
+
+# Staff workbench -----------------------------------------------------------------------
+
+
+def villager_search(*, village_id: int, text: str, limit: int = 20) -> QuerySet[Villager]:
+    """Find active villagers of the village by name, household number or phone's last digits."""
+    text = text.strip()
+    if not text:
+        return Villager.objects.none()
+    match = Q(name__contains=text) | Q(household__number=text)
+    if text.isdigit() and len(text) >= 4:
+        match |= Q(phone__endswith=text)
+    return (
+        Villager.objects.filter(
+            match, household__village_id=village_id, status=Villager.Status.ACTIVE
+        )
+        .select_related("household")
+        .order_by("household__number", "id")[:limit]
+    )
+
+
+def approval_queue(*, village_id: int, limit: int = 30) -> QuerySet[Claim]:
+    """Return the village's claims waiting for a first or second approval, oldest first."""
+    return (
+        Claim.objects.filter(
+            villager__household__village_id=village_id,
+            status__in=(Claim.Status.SUBMITTED, Claim.Status.AWAITING_SECOND),
+        )
+        .select_related("villager__household", "rule__category", "recorded_by")
+        .order_by("recorded_at", "id")[:limit]
+    )
+
+
+def points_by_item_per_month(*, village_id: int, year: int) -> dict:
+    """Return honour points of the village per governance item per month of ``year``, as chart data."""
+    rows = (
+        LedgerEntry.objects.filter(
+            village_id=village_id, kind__in=LedgerEntry.HONOUR_KINDS, act_date__year=year
+        )
+        .annotate(month=ExtractMonth("act_date"))
+        .values("category_name", "month")
+        .annotate(total=Sum("points"))
+        .values_list("category_name", "month", "total")
+    )
+    items: dict[str, list[int]] = {}
+    for item, month, total in rows:
+        items.setdefault(item, [0] * 12)[month - 1] = total
+    return {
+        "labels": [f"{year}-{month:02d}" for month in range(1, 13)],
+        "series": [{"label": item, "values": values} for item, values in sorted(items.items())],
+    }

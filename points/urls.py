@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, views
+from . import api, views, workbench
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -22,6 +22,8 @@ urlpatterns = [
         views.household_explanation,
         name="household-explanation",
     ),
+    path("workbench/", workbench.workbench, name="workbench"),
+    path("workbench/claims/<int:claim_id>/", workbench.claim_decide, name="workbench-decide"),
     path("households/<int:household_id>/", views.household_public, name="household-public"),
     path("districts/<int:district_id>/plaques/", views.plaque_sheet, name="plaque-sheet"),
     path(

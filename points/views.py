@@ -332,6 +332,11 @@ def batch_entry(request):
     if not user.is_staff or user.village_id is None or not user.has_perm("points.add_claim"):
         raise Http404
     form = BatchEntryForm(request.POST or None, village_id=user.village_id)
+    household = request.GET.get("household")
+    if household and request.method != "POST":
+        # Quick entry from the workbench or a door plaque lists one household only.
+        villagers = form.fields["villagers"]
+        villagers.queryset = villagers.queryset.filter(household__number=household)  # type: ignore[attr-defined]
     if request.method == "POST" and form.is_valid():
         try:
             claims = services.claim_batch_submit(
@@ -388,7 +393,13 @@ def household_public(request, household_id: int):
     """
     household = get_object_or_404(Household.objects.select_related("village"), pk=household_id)
     today = timezone.localdate()
-    context = {"household": household, "village": household.village, "today": today}
+    context = {
+        "household": household,
+        "village": household.village,
+        "today": today,
+        "may_record": request.user.has_perm("points.add_claim")
+        and can_act_in_village(request.user, household.village_id),
+    }
     if not household.ranking_opt_out:
         stars, points = selectors.household_stars(household=household, year=today.year)
         context.update(

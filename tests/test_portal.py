@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from points.models import Category
+from points.models import Category, Claim
 from points.services import claim_submit
 from villagers.models import Household, Village, Villager
 
@@ -224,3 +224,88 @@ def test_public_page_hides_a_net_deduction(english, ranked):
 
     assert response.context["shown"] is False
     assert "-5" not in response.content.decode()
+
+
+# --- staff workbench ----------------------------------------------------------------
+
+
+def test_workbench_finds_villager_by_name_number_or_phone(client, ranked):
+    ranked.villager.phone = "13912345678"
+    ranked.villager.save(update_fields=["phone"])
+    client.force_login(ranked.recorder)
+
+    by_name = client.get(reverse("workbench"), {"q": "小明"})
+    by_number = client.get(reverse("workbench"), {"q": "020001"})
+    by_phone = client.get(reverse("workbench"), {"q": "5678"})
+
+    assert [v.name for v, _ in by_name.context["found"]] == ["张小明"]
+    assert [v.name for v, _ in by_number.context["found"]] == ["王大力"]
+    assert by_phone.context["found"][0][1] == "139****5678"
+    assert "13912345678" not in by_phone.content.decode()
+
+
+def test_workbench_quick_entry_lists_one_household(client, ranked):
+    client.force_login(ranked.recorder)
+
+    response = client.get(reverse("batch-entry"), {"household": "010001"})
+
+    names = {v.name for v in response.context["form"].fields["villagers"].queryset}
+    assert names == {"张小明", "李小红"}
+
+
+def pending_claim(world, recorder):
+    return claim_submit(actor=recorder, villager=world.neighbour, rule=rule(), act_date=IN_MONTH)
+
+
+def test_workbench_approves_from_the_queue(client, ranked):
+    claim = pending_claim(ranked, ranked.recorder)
+    client.force_login(ranked.approver)
+    assert claim in client.get(reverse("workbench")).context["queue"]
+
+    response = client.post(reverse("workbench-decide", args=[claim.pk]), {"decision": "approve"})
+
+    claim.refresh_from_db()
+    assert response.status_code == 302
+    assert claim.status != Claim.Status.SUBMITTED
+
+
+def test_workbench_keeps_recorder_from_approving_own_claim(client, ranked):
+    claim = pending_claim(ranked, ranked.village_admin)
+    client.force_login(ranked.village_admin)
+
+    client.post(reverse("workbench-decide", args=[claim.pk]), {"decision": "approve"})
+
+    claim.refresh_from_db()
+    assert claim.status == Claim.Status.SUBMITTED
+
+
+def test_workbench_rejects_with_a_reason(client, ranked):
+    claim = pending_claim(ranked, ranked.recorder)
+    client.force_login(ranked.approver)
+
+    client.post(reverse("workbench-decide", args=[claim.pk]), {"decision": "reject", "reason": ""})
+    claim.refresh_from_db()
+    assert claim.status == Claim.Status.SUBMITTED
+    client.post(
+        reverse("workbench-decide", args=[claim.pk]), {"decision": "reject", "reason": "重复申报"}
+    )
+    claim.refresh_from_db()
+    assert claim.status == Claim.Status.REJECTED
+
+
+def test_workbench_dashboard_figures(client, ranked):
+    client.force_login(ranked.village_admin)
+
+    response = client.get(reverse("workbench"))
+
+    items = response.context["dashboard"]["items"]
+    assert items["labels"][11] == "2026-12"
+    volunteer = next(s for s in items["series"] if s["label"] == "志愿服务")
+    assert volunteer["values"][11] == 30
+    assert 'id="chart-data" type="application/json"' in response.content.decode()
+
+
+def test_workbench_not_for_villagers(client, ranked):
+    client.force_login(ranked.villager_user)
+
+    assert client.get(reverse("workbench")).status_code == 404
