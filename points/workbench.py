@@ -22,22 +22,24 @@ from . import selectors, services
 def workbench(request):
     """Show the staff member's village at work: search, approvals, links and the dashboard."""
     user = _village_staff(request.user)
+    village_id = user.village_id
+    assert village_id is not None  # _village_staff admits only staff of a village
     query = request.GET.get("q", "")
     found = [
         (villager, mask_phone(villager.phone) if villager.phone else "")
-        for villager in selectors.villager_search(village_id=user.village_id, text=query)
+        for villager in selectors.villager_search(village_id=village_id, text=query)
     ]
     today = timezone.localdate()
-    dashboard = _dashboard(user.village_id, today)
+    dashboard = _dashboard(village_id, today)
     return render(
         request,
         "points/workbench.html",
         {
             "query": query,
             "found": found,
-            "queue": selectors.approval_queue(village_id=user.village_id),
+            "queue": selectors.approval_queue(village_id=village_id),
             "may_approve": user.has_perm("points.approve_claim"),
-            "districts": District.objects.filter(village_id=user.village_id).order_by("name"),
+            "districts": District.objects.filter(village_id=village_id).order_by("name"),
             "dashboard": dashboard,
             "chart_data": {"items": dashboard["items"]},
             "today": today,
