@@ -5,8 +5,13 @@ from urllib.parse import urlsplit
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from points.services import claim_submit
 
 from . import test_browser
+from .factories import rule
 from .test_browser import ARTIFACTS, PASSWORD, PhoneSession
 
 pytestmark = test_browser.pytestmark
@@ -70,8 +75,8 @@ def test_phone_login_and_home_with_charts(phone_login, live_server, chromium, vi
     assert page.get_by_role("heading", level=1).inner_text() == "我的积分"
     assert page.locator(".summary .figure-value").first.inner_text() == "13"
     page.wait_for_function("() => window.Chart && Chart.getChart(document.querySelector('canvas'))")
-    # Chinese text is drawn with a CJK font, not as empty boxes: the label is wider
-    # than a Latin-only fallback would make it.
+    # The Chinese label laid out to a visible width. NOTE: this cannot tell CJK glyphs
+    # from empty boxes; the screenshot in test-artifacts/ shows which were drawn.
     assert page.locator(".summary .figure-label").first.evaluate("e => e.offsetWidth") > 40
     check_page(session, live_server, viewport, "villager-home")
     session.close()
@@ -91,4 +96,38 @@ def test_large_text_stays_on(phone_login, live_server, chromium):
     large = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
     assert large > normal
     check_page(session, live_server, "phone", "rankings-large-text")
+    session.close()
+
+
+@pytest.fixture
+def pending(phone_login):
+    """A claim for 王大力 recorded by the recorder, waiting for an approver."""
+    claim_submit(
+        actor=phone_login.recorder,
+        villager=phone_login.neighbour,
+        rule=rule("volunteer", 3),
+        act_date=timezone.localdate(),
+    )
+    return phone_login
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_staff_approval_and_dashboard(pending, live_server, chromium, viewport):
+    session = session_at(chromium, viewport)
+    page = session.page
+    workbench = live_server.url + reverse("workbench")
+
+    page.goto(workbench)
+    page.locator('input[name="username"]').fill(pending.approver.username)
+    page.locator('input[name="password"]').fill(PASSWORD)
+    page.locator("form.login button[type=submit]").click()
+    page.wait_for_url(workbench)
+    page.wait_for_function("() => window.Chart && Chart.getChart(document.querySelector('canvas'))")
+    check_page(session, live_server, viewport, "workbench")
+
+    page.locator('.queue button[value="approve"]').click()
+
+    expect(page.locator("ul.messages li")).to_have_text("已审核通过。")
+    assert page.locator(".queue li").count() == 0
+    assert session.errors == []
     session.close()
