@@ -549,5 +549,8 @@ def points_by_item_per_month(*, village_id: int, year: int) -> dict:
         items.setdefault(item, [0] * 12)[month - 1] = total
     return {
         "labels": [f"{year}-{month:02d}" for month in range(1, 13)],
-        "series": [{"label": item, "values": values} for item, values in sorted(items.items())],
+        "series": [
+            {"label": item, "values": values, "total": sum(values)}
+            for item, values in sorted(items.items())
+        ],
     }

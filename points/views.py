@@ -105,7 +105,9 @@ def my_entries(request):
     Staff without a villager record have no points of their own and go to the
     rankings instead.
     """
-    villager = Villager.objects.select_related("household").filter(user=request.user).first()
+    villager = (
+        Villager.objects.select_related("household__village").filter(user=request.user).first()
+    )
     if villager is None:
         if request.user.is_staff:
             if request.user.village_id is not None:

@@ -565,7 +565,10 @@ def test_my_entries_without_points(english, world, clock):
         ["This year", "0", "0"],
         ["All time", "0", "0"],
     ]
-    assert texts(response, "p", "empty") == ["No points have been recorded yet."]
+    assert texts(response, "p", "empty") == [
+        "No points have been recorded this year yet.",
+        "No points have been recorded yet.",
+    ]
 
 
 def test_my_entries_query_count(client, world, clock, django_assert_num_queries):
@@ -573,8 +576,9 @@ def test_my_entries_query_count(client, world, clock, django_assert_num_queries)
         award(world, world.villager, points)
     client.force_login(world.villager_user)
 
-    # Session, user, villager, balances, star level, entry count and the page of entries.
-    with django_assert_num_queries(7):
+    # Session, user, villager, balances, star level, entry count, the page of entries,
+    # and for the household's year: points by month, by item, and the village ranking.
+    with django_assert_num_queries(10):
         response = client.get(reverse("my-entries"))
 
     assert response.status_code == 200
@@ -747,7 +751,9 @@ def test_pages_link_only_to_own_host(ranked):
         for link in links:
             assert not re.match(r"(?i)(https?:)?//", link), (url, link)
         assert "@import" not in html
-        assert "<script" not in html
+        # Scripts are files of this site or JSON data, never inline code.
+        for tag in re.findall(r"<script\b[^>]*>", html):
+            assert re.search(r'\bsrc="/static/|type="application/json"', tag), (url, tag)
 
 
 def test_static_css_fetches_nothing():
