@@ -127,5 +127,5 @@ PERMISSIONS: dict[str, list[str]] = {
         "api.use_api",
         "api.view_roster",
     ],
-    VILLAGER: [],
+    VILLAGER: ["patrols.report_own_matter"],
 }
