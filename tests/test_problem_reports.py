@@ -245,3 +245,5 @@ def test_secretary_sees_report_on_board(world, client):
     response = client.get(reverse("matter-board"))
 
     assert matter in [row.matter for row in response.context["rows"]]
+    photo_url = reverse("matter-photo", args=[matter.photos.get().pk])
+    assert photo_url in response.content.decode()
