@@ -122,6 +122,13 @@ INSTALLED_APPS = [
     "patrols",
     "notifications",
     "api",
+    "accounts",
+]
+
+# Staff sign in by username; villagers by their phone number (accounts.backends).
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.PhoneBackend",
 ]
 
 MIDDLEWARE = [

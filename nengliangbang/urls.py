@@ -7,6 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/setlang/", set_language, name="set_language"),
     path("", include("points.urls")),
+    path("accounts/", include("accounts.urls")),
     path("accounts/", include("villagers.urls")),
     path("health/", include("nengliangbang.health")),
     path("patrols/", include("patrols.urls")),

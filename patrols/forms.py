@@ -5,6 +5,8 @@ import uuid
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from points.models import Category
+
 from .models import Matter
 
 
@@ -78,3 +80,31 @@ class BoardFilterForm(forms.Form):
         district_field.choices = [("", _("All"))] + [
             (district.pk, f"{district.village.name} {district.name}") for district in districts
         ]
+
+
+class ProblemReportForm(PhoneForm):
+    """随手拍: a villager's report of a problem, with a photo."""
+
+    category = forms.ModelChoiceField(
+        label=_("What kind of problem?"),
+        queryset=Category.objects.filter(is_active=True),
+        required=False,
+        empty_label=_("Other"),
+    )
+    description = forms.CharField(
+        label=_("What is wrong?"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("A sentence or two is enough."),
+    )
+    place = forms.CharField(
+        label=_("Where? (optional)"),
+        max_length=100,
+        required=False,
+        help_text=_("For example the road, the house number or a landmark nearby."),
+    )
+    photo = forms.FileField(
+        label=_("Photo"),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/*", "capture": "environment"}),
+    )
+    form_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)

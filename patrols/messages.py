@@ -20,3 +20,6 @@ MEETING_MISSED = gettext_noop("No meeting of %(village)s was recorded for Tuesda
 FOLLOW_UP_ASSIGNED = gettext_noop(
     "The meeting of %(date)s gave you a follow-up, due %(due)s: %(decision)s"
 )
+MATTER_REPORTED_BY_VILLAGER = gettext_noop(
+    "A villager reported a problem in %(district)s: “%(title)s”. It is due at %(deadline)s."
+)

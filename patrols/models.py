@@ -121,6 +121,7 @@ class Matter(models.Model):
     )
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
+    place = models.CharField(_("place"), max_length=100, blank=True)
     severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices)
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.REPORTED
@@ -187,6 +188,7 @@ class Matter(models.Model):
         permissions = [
             ("handle_any_district", _("Can handle matters of every district of the village")),
             ("verify_matter", _("Can verify that a settled matter is really settled")),
+            ("report_own_matter", _("Can report a problem with a photo as a villager")),
         ]
         constraints = [
             models.CheckConstraint(
@@ -339,6 +341,28 @@ class PatrolPhoto(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patrol} {self.uploaded_at:%H:%M}"
+
+
+def matter_photo_path(instance, filename: str) -> str:
+    return photo_upload_path("matters")
+
+
+class MatterPhoto(models.Model):
+    """A photo sent with a matter, stripped of metadata by ``photo_clean``."""
+
+    matter = models.ForeignKey(
+        Matter, verbose_name=_("matter"), on_delete=models.PROTECT, related_name="photos"
+    )
+    image = models.ImageField(_("photo"), upload_to=matter_photo_path)
+    uploaded_at = models.DateTimeField(_("uploaded at"))
+
+    class Meta:
+        verbose_name = _("matter photo")
+        verbose_name_plural = _("matter photos")
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.matter} {self.uploaded_at:%Y-%m-%d %H:%M}"
 
 
 class DailyPatrolCheck(models.Model):

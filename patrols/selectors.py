@@ -53,7 +53,11 @@ def board_matters(
         matters = matters.filter(district_id=district_id)
     if severity:
         matters = matters.filter(severity=severity)
-    return matters.select_related("district", "village", "assignee").order_by("deadline")
+    return (
+        matters.select_related("district", "village", "assignee")
+        .prefetch_related("photos")
+        .order_by("deadline")
+    )
 
 
 def board_rows(matters, *, now: datetime) -> list[BoardRow]:

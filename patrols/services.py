@@ -17,10 +17,10 @@ from notifications.services import notification_send
 from villagers import roles
 from villagers.access import can_act_in_village
 from villagers.history import set_history_user
-from villagers.models import District, User, Village
+from villagers.models import District, User, Village, Villager
 
 from . import messages
-from .models import Escalation, Matter, Patrol, PatrolPhoto, PatrolPolicy
+from .models import Escalation, Matter, MatterPhoto, Patrol, PatrolPhoto, PatrolPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +139,133 @@ def matter_report(
         "matter %s reported in district %s, deadline %s", matter.pk, district.pk, matter.deadline
     )
     return matter
+
+
+# Problems one villager may report in any 24 hours, so a stuck phone or a prank
+# cannot flood the district secretary.
+VILLAGER_REPORTS_PER_DAY = 10
+# Villagers do not judge severity: a report starts as a small matter (the
+# shortest limit), and staff change the severity on the board if needed.
+VILLAGER_REPORT_SEVERITY = Matter.Severity.SMALL
+VILLAGER_REPORT_TITLE_LENGTH = 40
+
+
+@transaction.atomic
+def matter_report_by_villager(
+    *,
+    actor: User,
+    category,
+    description: str,
+    place: str = "",
+    photo: IO[bytes],
+    form_key: uuid.UUID,
+) -> Matter:
+    """Open a matter in the district of the villager's household, with a photo.
+
+    The district secretary is assigned and notified, or the village secretary
+    is notified when the district has none. A ``form_key`` already used by this
+    villager returns the matter it created, so a double tap reports once.
+    """
+    villager = _reporting_villager(actor)
+    earlier = Matter.objects.filter(form_key=form_key, reported_by=actor).first()
+    if earlier is not None:
+        return earlier
+    _check_report_quota(actor)
+    description = description.strip()
+    if not description:
+        raise ValidationError(_("Describe the problem in a few words."))
+    if category is not None and not category.is_active:
+        raise ValidationError(_("This kind of problem is no longer offered. Choose another."))
+    cleaned = photo_clean(photo)
+
+    district = villager.household.district
+    matter = _villager_matter(actor, district, category, description, place.strip(), form_key)
+    matter_photo = MatterPhoto(matter=matter, uploaded_at=matter.reported_at)
+    matter_photo.image.save(cleaned.name or "photo.jpg", cleaned, save=False)
+    matter_photo.save()
+    _notify_villager_report(matter)
+    logger.info(
+        "matter %s reported by villager %s in district %s", matter.pk, villager.pk, district.pk
+    )
+    return matter
+
+
+def _reporting_villager(actor: User) -> Villager:
+    """Return the active villager linked to ``actor``, locked, or raise PermissionDenied."""
+    if not actor.has_perm("patrols.report_own_matter"):
+        raise PermissionDenied(_("Only villagers with a login may report problems here."))
+    villager = (
+        Villager.objects.select_for_update(of=("self",))
+        .select_related("household__district__village")
+        .filter(user=actor)
+        .first()
+    )
+    if villager is None:
+        raise PermissionDenied(
+            _("Your login is not linked to a villager record. Ask the village office.")
+        )
+    if villager.status != Villager.Status.ACTIVE:
+        raise PermissionDenied(
+            _("You have moved out of the village, so you cannot report problems here.")
+        )
+    if actor.village_id is not None and actor.village_id != villager.household.village_id:
+        raise PermissionDenied(_("Your login belongs to another village. Ask the village office."))
+    return villager
+
+
+def _check_report_quota(actor: User) -> None:
+    since = timezone.now() - timedelta(days=1)
+    recent = Matter.objects.filter(reported_by=actor, reported_at__gte=since).count()
+    if recent >= VILLAGER_REPORTS_PER_DAY:
+        raise ValidationError(
+            _(
+                "You have reported %(count)s problems in the last 24 hours, the daily limit. "
+                "Try again tomorrow, or call the village office if it is urgent."
+            )
+            % {"count": recent}
+        )
+
+
+def _villager_matter(actor, district, category, description, place, form_key) -> Matter:
+    village = district.village
+    severity = VILLAGER_REPORT_SEVERITY
+    limit = matter_limit(village, severity)
+    now = timezone.now()
+    deadline = now + limit
+    title = description.splitlines()[0][:VILLAGER_REPORT_TITLE_LENGTH]
+    matter = Matter(
+        village=village,
+        district=district,
+        category=category,
+        title=title,
+        description=description,
+        place=place,
+        severity=severity,
+        reported_by=actor,
+        reported_at=now,
+        time_limit=limit,
+        deadline=deadline,
+        remind_at=deadline - reminder_lead(PatrolPolicy.for_village(village), limit),
+        township_due_at=deadline + limit,
+        assignee=district.secretary,
+        form_key=form_key,
+    )
+    set_history_user(matter, actor)
+    matter.save()
+    return matter
+
+
+def _notify_villager_report(matter: Matter) -> None:
+    recipient = matter.district.secretary or matter.village.secretary
+    if recipient is None:
+        logger.warning("matter %s reported by a villager has nobody to notify", matter.pk)
+        return
+    notification_send(
+        recipient=recipient,
+        event_key=f"matter:{matter.pk}:reported",
+        msgid=messages.MATTER_REPORTED_BY_VILLAGER,
+        params=_matter_params(matter),
+    )
 
 
 def reminder_lead(policy: PatrolPolicy, limit: timedelta) -> timedelta:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import reports, views
 
 urlpatterns = [
     path("", views.patrol_home, name="patrol-home"),
@@ -12,4 +12,7 @@ urlpatterns = [
     path("photos/<int:photo_id>/", views.patrol_photo, name="patrol-photo"),
     path("calendar/<int:user_id>/", views.patrol_calendar, name="patrol-calendar"),
     path("matters/", views.matter_board, name="matter-board"),
+    path("report/", reports.problem_report, name="problem-report"),
+    path("reports/", reports.problem_list, name="problem-list"),
+    path("matter-photos/<int:photo_id>/", reports.matter_photo, name="matter-photo"),
 ]

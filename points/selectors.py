@@ -6,14 +6,15 @@ from datetime import date, datetime
 from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce, JSONObject
+from django.db import connection
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce, ExtractMonth, JSONObject
 from django.urls import reverse
 
 from villagers.models import HEAD_RELATION, Household, User, Village, Villager
 
-from .models import Balance, Claim, LedgerEntry, Rule, StarThreshold
-from .periods import ALL_TIME, month_key, year_key
+from .models import Balance, Category, Claim, LedgerEntry, Rule, StarThreshold
+from .periods import ALL_TIME, month_key, period_bounds, quarter_key, year_key
 
 # The boards list at most this many rows, so accounts tied with the last row may be cut.
 RANKING_SIZE = 100
@@ -53,9 +54,11 @@ class Totals:
 
 
 def ranking_period(kind: str, day: date) -> str:
-    """Return the balance period key of the month or year containing ``day``."""
+    """Return the balance period key of the month, quarter or year containing ``day``."""
     if kind == "month":
         return month_key(day)
+    if kind == "quarter":
+        return quarter_key(day)
     if kind == "year":
         return year_key(day)
     raise ValueError(f"rankings cover a month or a year, not {kind!r}")
@@ -93,24 +96,35 @@ def latest_birth_date_ranked(today: date) -> date:
         return date(year, 2, 28)
 
 
-def household_ranking(*, village: Village, period: str, today: date) -> Ranking:
-    """Rank the village's households by their points in ``period``, in one query.
+def household_ranking(
+    *, village: Village, period: str, today: date, district_id: int | None = None
+) -> Ranking:
+    """Rank the village's (or one district's) households by their points in ``period``, in one query.
 
     A household shows its number, and its head's name in the form the village
-    allows, unless the head is not active or is under the minimum age.
+    allows, unless the head is not active, does not take part in points or is
+    under the minimum age. Households that opted out, households with no
+    member taking part, and households with a net deduction are left out.
     """
     display = village.ranking_name_display
+    taking_part = Villager.objects.taking_part().filter(household=OuterRef("household_id"))
     balances = Balance.objects.filter(
-        village=village, account=Balance.Account.HONOUR, period=period, household__isnull=False
+        Exists(taking_part),
+        village=village,
+        account=Balance.Account.HONOUR,
+        period=period,
+        household__isnull=False,
+        household__ranking_opt_out=False,
+        points__gte=0,
     ).order_by("-points", "household__number")
+    if district_id is not None:
+        balances = balances.filter(household__district_id=district_id)
     if display == Village.NameDisplay.HOUSEHOLD_NUMBER:
         numbers = balances.values_list("points", "household__number")[: RANKING_SIZE + 1]
         rows = [(points, number, "") for points, number in numbers]
     else:
-        head = Villager.objects.filter(
-            household=OuterRef("household_id"),
+        head = taking_part.filter(
             relation_to_head=HEAD_RELATION,
-            status=Villager.Status.ACTIVE,
             birth_date__lte=latest_birth_date_ranked(today),
         ).order_by("id")
         rows = list(
@@ -119,6 +133,11 @@ def household_ranking(*, village: Village, period: str, today: date) -> Ranking:
             )[: RANKING_SIZE + 1]
         )
 
+    return _household_board(rows, display)
+
+
+def _household_board(rows: list[tuple], display: str) -> Ranking:
+    """Build the board from (points, household number, head name) rows, one more than shown."""
     ranked = []
     for rank, (points, number, head_name) in _ranks(rows[:RANKING_SIZE]):
         name = public_name(head_name, display) if head_name else ""
@@ -126,24 +145,38 @@ def household_ranking(*, village: Village, period: str, today: date) -> Ranking:
     return Ranking(rows=ranked, truncated=len(rows) > RANKING_SIZE)
 
 
-def villager_ranking(*, village: Village, period: str, today: date) -> Ranking:
-    """Rank the village's villagers by their points in ``period``, in one query.
+def villager_ranking(
+    *, village: Village, period: str, today: date, district_id: int | None = None
+) -> Ranking:
+    """Rank the village's (or one district's) villagers by their points in ``period``, in one query.
 
-    Villagers who are not active, and those under the minimum age, are left out.
+    Left out: villagers who are not active, whose population type does not
+    take part, who are under the minimum age, whose household opted out, or
+    whose points are a net deduction.
     """
     display = village.ranking_name_display
+    balances = Balance.objects.filter(
+        village=village,
+        account=Balance.Account.HONOUR,
+        period=period,
+        villager__in=Villager.objects.taking_part(),
+        villager__birth_date__lte=latest_birth_date_ranked(today),
+        villager__household__ranking_opt_out=False,
+        points__gte=0,
+    )
+    if district_id is not None:
+        balances = balances.filter(villager__household__district_id=district_id)
     rows = list(
-        Balance.objects.filter(
-            village=village,
-            account=Balance.Account.HONOUR,
-            period=period,
-            villager__status=Villager.Status.ACTIVE,
-            villager__birth_date__lte=latest_birth_date_ranked(today),
-        )
-        .order_by("-points", "villager__household__number", "villager_id")
-        .values_list("points", "villager__household__number", "villager__name")[: RANKING_SIZE + 1]
+        balances.order_by("-points", "villager__household__number", "villager_id").values_list(
+            "points", "villager__household__number", "villager__name"
+        )[: RANKING_SIZE + 1]
     )
 
+    return _villager_board(rows, display)
+
+
+def _villager_board(rows: list[tuple], display: str) -> Ranking:
+    """Build the board from (points, household number, name) rows, one more than shown."""
     ranked = []
     for rank, (points, number, name) in _ranks(rows[:RANKING_SIZE]):
         if display == Village.NameDisplay.HOUSEHOLD_NUMBER:
@@ -154,6 +187,62 @@ def villager_ranking(*, village: Village, period: str, today: date) -> Ranking:
             )
         ranked.append(row)
     return Ranking(rows=ranked, truncated=len(rows) > RANKING_SIZE)
+
+
+def item_ranking(
+    *,
+    village: Village,
+    category: Category,
+    board: str,
+    period_kind: str,
+    today: date,
+    district_id: int | None = None,
+) -> Ranking:
+    """Rank households or villagers by their points for one governance item in a period.
+
+    Summed from ledger entries, since balances are not kept per item; the same
+    people are left out as on the overall boards.
+    """
+    start, end = period_bounds(period_kind, today)
+    entries = LedgerEntry.objects.filter(
+        village=village,
+        category=category,
+        kind__in=LedgerEntry.HONOUR_KINDS,
+        act_date__range=(start, end),
+    )
+    if district_id is not None:
+        entries = entries.filter(household__district_id=district_id)
+    display = village.ranking_name_display
+    if board == "household":
+        return _household_board(_household_item_rows(entries, today), display)
+    rows = list(
+        entries.filter(
+            villager__in=Villager.objects.taking_part(),
+            villager__birth_date__lte=latest_birth_date_ranked(today),
+            villager__household__ranking_opt_out=False,
+        )
+        .values("villager_id")
+        .annotate(total=Sum("points"))
+        .filter(total__gte=0)
+        .order_by("-total", "villager__household__number", "villager_id")
+        .values_list("total", "villager__household__number", "villager__name")[: RANKING_SIZE + 1]
+    )
+    return _villager_board(rows, display)
+
+
+def _household_item_rows(entries: QuerySet[LedgerEntry], today: date) -> list[tuple]:
+    taking_part = Villager.objects.taking_part().filter(household=OuterRef("household_id"))
+    head = taking_part.filter(
+        relation_to_head=HEAD_RELATION, birth_date__lte=latest_birth_date_ranked(today)
+    ).order_by("id")
+    return list(
+        entries.filter(Exists(taking_part), household__ranking_opt_out=False)
+        .values("household_id")
+        .annotate(total=Sum("points"), head_name=Subquery(head.values("name")[:1]))
+        .filter(total__gte=0)
+        .order_by("-total", "household__number")
+        .values_list("total", "household__number", "head_name")[: RANKING_SIZE + 1]
+    )
 
 
 def _ranks(rows: list[tuple]):
@@ -307,16 +396,26 @@ def _household_summary(household: Household, *, year: int) -> dict:
             )
         )
     )
-    return (
+    summary = (
         Household.objects.filter(pk=household.pk)
         .annotate(year_points=Coalesce(Subquery(year_points), 0))
-        .annotate(
-            stars=Coalesce(Subquery(stars), 0),
-            balance_rows=ArraySubquery(balance_rows),
-        )
-        .values("year_points", "stars", "balance_rows")
-        .get()
+        .annotate(stars=Coalesce(Subquery(stars), 0))
     )
+    if connection.vendor == "postgresql":
+        return (
+            summary.annotate(balance_rows=ArraySubquery(balance_rows))
+            .values("year_points", "stars", "balance_rows")
+            .get()
+        )
+    # SQLite, which the no-server demo runs on, has no arrays: read the
+    # balance rows with a second query.
+    result = summary.values("year_points", "stars").get()
+    result["balance_rows"] = list(
+        Balance.objects.filter(household=household)
+        .order_by("account", "period")
+        .values("account", "period", "points", "entry_count")
+    )
+    return result
 
 
 def _explain(entries: QuerySet[LedgerEntry], balance_rows: Iterable[Mapping[str, Any]]) -> dict:
@@ -405,3 +504,114 @@ def _person(user: User | None) -> str | None:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
+
+
+# A villager's home page --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HouseholdYear:
+    """A household's honour points in one year, by month and by governance item."""
+
+    by_month: list[tuple[str, int]]
+    by_item: list[tuple[str, int]]
+
+
+def household_year(*, household: Household, year: int) -> HouseholdYear:
+    """Return the household's honour points in ``year`` per month (all twelve) and per item."""
+    entries = LedgerEntry.objects.filter(
+        household=household, kind__in=LedgerEntry.HONOUR_KINDS, act_date__year=year
+    )
+    months = dict(
+        entries.annotate(month=ExtractMonth("act_date"))
+        .values("month")
+        .annotate(total=Sum("points"))
+        .values_list("month", "total")
+    )
+    by_item = list(
+        entries.values("category_name")
+        .annotate(total=Sum("points"))
+        .order_by("-total", "category_name")
+        .values_list("category_name", "total")
+    )
+    by_month = [(f"{year}-{month:02d}", months.get(month, 0)) for month in range(1, 13)]
+    return HouseholdYear(by_month=by_month, by_item=by_item)
+
+
+def household_rank(*, household: Household, year: int, today: date) -> int | None:
+    """Return the household's place on the village's board for ``year``, or None if not on it."""
+    ranking = household_ranking(village=household.village, period=str(year), today=today)
+    return next(
+        (row.rank for row in ranking.rows if row.household_number == household.number), None
+    )
+
+
+def household_public_head(*, household: Household, today: date) -> str:
+    """Return the head's name as the village shows it on rankings, or "" when it shows none."""
+    head = (
+        Villager.objects.taking_part()
+        .filter(
+            household=household,
+            relation_to_head=HEAD_RELATION,
+            birth_date__lte=latest_birth_date_ranked(today),
+        )
+        .order_by("id")
+        .values_list("name", flat=True)
+        .first()
+    )
+    return public_name(head, household.village.ranking_name_display) if head else ""
+
+
+# Staff workbench -----------------------------------------------------------------------
+
+
+def villager_search(*, village_id: int, text: str, limit: int = 20) -> QuerySet[Villager]:
+    """Find active villagers of the village by name, household number or phone's last digits."""
+    text = text.strip()
+    if not text:
+        return Villager.objects.none()
+    match = Q(name__contains=text) | Q(household__number=text)
+    if text.isdigit() and len(text) >= 4:
+        match |= Q(phone__endswith=text)
+    return (
+        Villager.objects.filter(
+            match, household__village_id=village_id, status=Villager.Status.ACTIVE
+        )
+        .select_related("household")
+        .order_by("household__number", "id")[:limit]
+    )
+
+
+def approval_queue(*, village_id: int, limit: int = 30) -> QuerySet[Claim]:
+    """Return the village's claims waiting for a first or second approval, oldest first."""
+    return (
+        Claim.objects.filter(
+            villager__household__village_id=village_id,
+            status__in=(Claim.Status.SUBMITTED, Claim.Status.AWAITING_SECOND),
+        )
+        .select_related("villager__household", "rule__category", "recorded_by")
+        .order_by("recorded_at", "id")[:limit]
+    )
+
+
+def points_by_item_per_month(*, village_id: int, year: int) -> dict:
+    """Return honour points of the village per governance item per month of ``year``, as chart data."""
+    rows = (
+        LedgerEntry.objects.filter(
+            village_id=village_id, kind__in=LedgerEntry.HONOUR_KINDS, act_date__year=year
+        )
+        .annotate(month=ExtractMonth("act_date"))
+        .values("category_name", "month")
+        .annotate(total=Sum("points"))
+        .values_list("category_name", "month", "total")
+    )
+    items: dict[str, list[int]] = {}
+    for item, month, total in rows:
+        items.setdefault(item, [0] * 12)[month - 1] = total
+    return {
+        "labels": [f"{year}-{month:02d}" for month in range(1, 13)],
+        "series": [
+            {"label": item, "values": values, "total": sum(values)}
+            for item, values in sorted(items.items())
+        ],
+    }

@@ -248,6 +248,7 @@ def claim_check(
         _check_can_claim_for_self(actor=actor, villager=villager, rule=rule)
     else:
         _check_can_record(actor=actor, villager=villager)
+    _check_takes_part(villager)
     version = _check_rule_applies(rule=rule, act_date=act_date)
     if version.photo_required and not has_photo:
         raise ValidationError(
@@ -741,6 +742,19 @@ def _check_can_claim_for_self(*, actor: User, villager: Villager, rule: Rule) ->
         raise ValidationError(
             _("Villagers cannot claim “%(rule)s” themselves; ask the village office to record it.")
             % {"rule": rule.title}
+        )
+
+
+def _check_takes_part(villager: Villager) -> None:
+    if villager.status == Villager.Status.ACTIVE and not villager.takes_part_in_points:
+        raise ValidationError(
+            _(
+                "%(name)s is on the roster as “%(type)s”, and this village does not score that"
+                " population type; no points can be recorded. The village secretary can change"
+                " this in the village settings."
+            )
+            % {"name": villager.name, "type": villager.get_population_type_display()},
+            code="not_taking_part",
         )
 
 

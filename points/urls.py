@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import api, views
+from . import api, views, workbench
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -22,6 +22,10 @@ urlpatterns = [
         views.household_explanation,
         name="household-explanation",
     ),
+    path("workbench/", workbench.workbench, name="workbench"),
+    path("workbench/claims/<int:claim_id>/", workbench.claim_decide, name="workbench-decide"),
+    path("households/<int:household_id>/", views.household_public, name="household-public"),
+    path("districts/<int:district_id>/plaques/", views.plaque_sheet, name="plaque-sheet"),
     # The API's ids accept a sign, so that a negative id gets the API's JSON 404
     # rather than the site's HTML one.
     re_path(

@@ -1,25 +1,29 @@
 """Pages for villagers and staff: rankings, entries, explanations, notice board, claims."""
 
+import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from villagers.access import can_act_in_village, villages_for
-from villagers.models import Household, User, Village, Villager
+from villagers.models import District, Household, User, Village, Villager
 
 from . import selectors, services
 from .forms import BatchEntryForm, ObjectionForm, SelfClaimForm
-from .models import Claim
+from .models import Category, Claim
+from .periods import period_bounds
 
 BOARDS = ("household", "villager")
-PERIOD_KINDS = ("month", "year")
+PERIOD_KINDS = ("month", "quarter", "year")
 ENTRIES_PER_PAGE = 50
 
 
@@ -36,21 +40,33 @@ def home(request):
 
 
 def rankings(request, village_id: int):
-    """Show the public household or villager board of one village for this month or year."""
+    """Show a public board of one village or district: households or villagers, by period and item."""
     village = get_object_or_404(Village, pk=village_id)
-    board = request.GET.get("board")
-    if board not in BOARDS:
-        board = BOARDS[0]
-    period_kind = request.GET.get("period")
-    if period_kind not in PERIOD_KINDS:
-        period_kind = PERIOD_KINDS[0]
+    board = _choice(request.GET.get("board"), BOARDS)
+    period_kind = _choice(request.GET.get("period"), PERIOD_KINDS)
+    districts = list(District.objects.filter(village=village).order_by("name"))
+    district = _picked(districts, request.GET.get("district"))
+    categories = list(Category.objects.filter(is_active=True))
+    category = _picked(categories, request.GET.get("item"))
 
     today = timezone.localdate()
-    period = selectors.ranking_period(period_kind, today)
-    if board == "household":
-        ranking = selectors.household_ranking(village=village, period=period, today=today)
+    district_id = district.pk if district else None
+    if category is not None:
+        ranking = selectors.item_ranking(
+            village=village,
+            category=category,
+            board=board,
+            period_kind=period_kind,
+            today=today,
+            district_id=district_id,
+        )
     else:
-        ranking = selectors.villager_ranking(village=village, period=period, today=today)
+        period = selectors.ranking_period(period_kind, today)
+        board_of = (
+            selectors.household_ranking if board == "household" else selectors.villager_ranking
+        )
+        ranking = board_of(village=village, period=period, today=today, district_id=district_id)
+    start, end = period_bounds(period_kind, today)
     return render(
         request,
         "points/rankings.html",
@@ -58,6 +74,12 @@ def rankings(request, village_id: int):
             "village": village,
             "board": board,
             "period_kind": period_kind,
+            "period_start": start,
+            "period_end": end,
+            "districts": districts,
+            "district": district,
+            "categories": categories,
+            "category": category,
             "today": today,
             "ranking": ranking,
             "ranking_size": selectors.RANKING_SIZE,
@@ -67,6 +89,15 @@ def rankings(request, village_id: int):
     )
 
 
+def _choice(value: str | None, allowed: tuple[str, ...]) -> str:
+    return value if value in allowed else allowed[0]
+
+
+def _picked(options: list, raw_id: str | None):
+    """Return the option whose id is ``raw_id``, or None for a blank or unknown id."""
+    return next((option for option in options if str(option.pk) == raw_id), None)
+
+
 @login_required
 def my_entries(request):
     """Show the signed-in villager's balances and ledger entries.
@@ -74,14 +105,33 @@ def my_entries(request):
     Staff without a villager record have no points of their own and go to the
     rankings instead.
     """
-    villager = Villager.objects.select_related("household").filter(user=request.user).first()
+    villager = (
+        Villager.objects.select_related("household__village").filter(user=request.user).first()
+    )
     if villager is None:
         if request.user.is_staff:
             if request.user.village_id is not None:
                 return redirect("rankings", village_id=request.user.village_id)
             return redirect("home")
         return render(request, "points/not_linked.html")
-    return _render_entries(request, villager, "points/my_entries.html")
+    today = timezone.localdate()
+    household = villager.household
+    year = selectors.household_year(household=household, year=today.year)
+    extra = {
+        "year": year,
+        "rank": selectors.household_rank(household=household, year=today.year, today=today),
+        "chart_data": {
+            "months": {
+                "labels": [m for m, _ in year.by_month],
+                "values": [p for _, p in year.by_month],
+            },
+            "items": {
+                "labels": [i for i, _ in year.by_item],
+                "values": [p for _, p in year.by_item],
+            },
+        },
+    }
+    return _render_entries(request, villager, "points/my_entries.html", extra)
 
 
 @login_required
@@ -97,7 +147,7 @@ def villager_entries(request, villager_id: int):
     return _render_entries(request, villager, "points/villager_entries.html")
 
 
-def _render_entries(request, villager: Villager, template: str):
+def _render_entries(request, villager: Villager, template: str, extra: dict | None = None):
     today = timezone.localdate()
     own_totals, household_totals = selectors.villager_totals(villager, today)
     entries = Paginator(selectors.villager_entries(villager), ENTRIES_PER_PAGE)
@@ -118,6 +168,7 @@ def _render_entries(request, villager: Villager, template: str):
                 household_totals.year,
             ),
             "page": entries.get_page(request.GET.get("page")),
+            **(extra or {}),
         },
     )
 
@@ -156,7 +207,19 @@ def household_explanation(request, household_id: int):
     """List every entry behind a household's balances, with its star level."""
     household = explainable_household(request.user, household_id)
     data = selectors.household_explanation(household, year=timezone.localdate().year)
-    return render(request, "points/explanation.html", {"data": data, "subject": household})
+    shown = _entries_shown(data, month=request.GET.get("month"), item=request.GET.get("item"))
+    return render(request, "points/explanation.html", {"data": data, "subject": household, **shown})
+
+
+def _entries_shown(data: dict, *, month: str | None, item: str | None) -> dict:
+    """Keep only the entries of one month ("2026-12") or one governance item, when asked."""
+    if month:
+        data["entries"] = [e for e in data["entries"] if e["act_date"].startswith(month + "-")]
+        return {"only": month}
+    if item:
+        data["entries"] = [e for e in data["entries"] if e["item"] == item]
+        return {"only": item}
+    return {}
 
 
 def explainable_villager(user: User, villager_id: int) -> Villager:
@@ -271,6 +334,11 @@ def batch_entry(request):
     if not user.is_staff or user.village_id is None or not user.has_perm("points.add_claim"):
         raise Http404
     form = BatchEntryForm(request.POST or None, village_id=user.village_id)
+    household = request.GET.get("household")
+    if household and request.method != "POST":
+        # Quick entry from the workbench or a door plaque lists one household only.
+        villagers = form.fields["villagers"]
+        villagers.queryset = villagers.queryset.filter(household__number=household)  # type: ignore[attr-defined]
     if request.method == "POST" and form.is_valid():
         try:
             claims = services.claim_batch_submit(
@@ -315,3 +383,56 @@ def claim_photo(request, claim_id: int):
     response = FileResponse(claim.photo.open("rb"), content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+# Household door plaques ---------------------------------------------------------------
+
+
+def household_public(request, household_id: int):
+    """The page a door-plaque QR code opens: only what the village shows on its rankings.
+
+    A household that opted out of public rankings shows its number and village only.
+    """
+    household = get_object_or_404(Household.objects.select_related("village"), pk=household_id)
+    today = timezone.localdate()
+    context = {
+        "household": household,
+        "village": household.village,
+        "today": today,
+        "may_record": request.user.has_perm("points.add_claim")
+        and can_act_in_village(request.user, household.village_id),
+    }
+    if not household.ranking_opt_out:
+        stars, points = selectors.household_stars(household=household, year=today.year)
+        context.update(
+            shown=points >= 0,
+            stars=stars,
+            points=points,
+            rank=selectors.household_rank(household=household, year=today.year, today=today),
+            head=selectors.household_public_head(household=household, today=today),
+        )
+    return render(request, "points/household_public.html", context)
+
+
+@login_required
+def plaque_sheet(request, district_id: int):
+    """A printable A4 sheet of one district's door plaques, one QR code per household."""
+    district = get_object_or_404(District.objects.select_related("village"), pk=district_id)
+    if not request.user.has_perm("villagers.view_household") or not can_act_in_village(
+        request.user, district.village_id
+    ):
+        raise Http404
+    households = Household.objects.filter(district=district).order_by("number")
+    plaques = [
+        (
+            household,
+            qr_svg(request.build_absolute_uri(reverse("household-public", args=[household.pk]))),
+        )
+        for household in households
+    ]
+    return render(request, "points/plaque_sheet.html", {"district": district, "plaques": plaques})
+
+
+def qr_svg(url: str) -> str:
+    """Return an inline SVG QR code of ``url``, drawn on the server by segno."""
+    return mark_safe(segno.make(url, error="m").svg_inline(scale=4, dark="#000", light="#fff"))  # noqa: S308

@@ -297,4 +297,3 @@ def test_village_admin_sets_notice_days(client, world):
     assert response.status_code == 302
     policy.refresh_from_db()
     assert (policy.notice_days, policy.objection_review_days) == (0, 5)
-

@@ -68,7 +68,8 @@ def test_approval_posts_entry_and_balances(world):
     periods = set(Balance.objects.filter(villager=world.villager).values_list("period", flat=True))
     assert periods == {"2026-11", "2026-Q4", "2026", "all"}
     assert (
-        Balance.objects.get(household=world.household_a1, period="all", account="honour").points == scored_rule.points
+        Balance.objects.get(household=world.household_a1, period="all", account="honour").points
+        == scored_rule.points
     )
     assert_balances_match_ledger()
 

@@ -221,6 +221,13 @@ class Household(models.Model):
     number = models.CharField(_("household number"), max_length=32)
     village_group = models.CharField(_("village group"), max_length=32, blank=True)
     address = models.CharField(_("address"), max_length=200, blank=True)
+    ranking_opt_out = models.BooleanField(
+        _("left out of public rankings"),
+        default=False,
+        help_text=_(
+            "The household asked not to appear on public rankings or on its door-plaque page."
+        ),
+    )
 
     history = HistoricalRecords()
 

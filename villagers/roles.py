@@ -64,6 +64,8 @@ PERMISSIONS: dict[str, list[str]] = {
         "patrols.view_missedmeeting",
         "api.use_api",
         "api.view_roster",
+        "accounts.reset_villager_login",
+        "accounts.view_loginreset",
     ],
     DISTRICT_SECRETARY: [
         "villagers.view_district",
@@ -125,5 +127,5 @@ PERMISSIONS: dict[str, list[str]] = {
         "api.use_api",
         "api.view_roster",
     ],
-    VILLAGER: [],
+    VILLAGER: ["patrols.report_own_matter"],
 }

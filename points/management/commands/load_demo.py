@@ -33,12 +33,14 @@ from points.services import (
     policy_for,
 )
 from villagers import roles
-from villagers.models import District, Township, User, Village, Villager
+from villagers.models import District, Household, Township, User, Village, Villager
 from villagers.roster import roster_import
 
 ROSTER = Path(settings.BASE_DIR) / "data" / "roster_qunying.xlsx"
 TOWNSHIP_NAME = "益农镇"
 VILLAGE_NAME = "群英村"
+# The demo villager also signs in with this invented phone number and DEMO_PASSWORD.
+DEMO_PHONE = "13900000001"
 DEMO_PASSWORD = "nengliang2026"  # noqa: S105 - printed for the demo's invented users
 SEASON_DAYS = 100
 CLAIM_COUNT = 1500
@@ -141,7 +143,18 @@ class Command(BaseCommand):
             district.save()
         head = Villager.objects.filter(household__village=village, relation_to_head="户主")[0]
         head.user = self._user("cunmin", village=village, role=roles.VILLAGER, name=head.name)
+        head.phone = DEMO_PHONE
         head.save()
+        # One household asked to stay off the public rankings and its plaque page.
+        opted_out = (
+            Household.objects.filter(village=village)
+            .exclude(pk=head.household_id)
+            .order_by("number")
+            .first()
+        )
+        if opted_out is not None:
+            opted_out.ranking_opt_out = True
+            opted_out.save(update_fields=["ranking_opt_out"])
         return staff
 
     def _points(self, village: Village, staff: dict[str, User], rng: random.Random, count: int):
@@ -348,6 +361,14 @@ class Command(BaseCommand):
             ("cunmin", roles.VILLAGER),
         ]:
             self.stdout.write(f"  {username:<18} {role}")
+        self.stdout.write(f"  phone {DEMO_PHONE}  the same villager, signing in by phone number")
+        village = Village.objects.filter(name=VILLAGE_NAME).first()
+        district = District.objects.filter(village=village).order_by("name").first()
+        if district is not None:
+            self.stdout.write(
+                f"Door plaques of {district.name}: /districts/{district.pk}/plaques/ "
+                "(sign in as cunshuji)"
+            )
 
 
 def _demo_photo(rng: random.Random) -> ContentFile:

@@ -1,0 +1,30 @@
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+
+class PhoneLoginForm(AuthenticationForm):
+    """The login form, labelled for villagers who sign in with their phone number."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = _("Phone number (staff: username)")
+        self.fields["username"].widget.attrs.update(
+            {"autocomplete": "username", "inputmode": "text"}
+        )
+        self.fields["password"].label = _("Password or login code")
+        self.error_messages = {
+            **self.error_messages,
+            "invalid_login": _(
+                "The phone number and password or code do not match. Check them and try again;"
+                " after five failed tries, wait 15 minutes or ask the village office for a new code."
+            ),
+        }
+
+
+class PasswordSetForm(forms.Form):
+    password = forms.CharField(
+        label=_("New password"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        strip=False,
+    )
