@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
@@ -70,6 +70,8 @@ def _record_store(request: Request, *, key: str, digest: str, status: int, body:
     the savepoint that catching IntegrityError would need, which saves two
     statements on every write.
     """
+    if connection.vendor != "postgresql":
+        return _record_store_portable(request, key=key, digest=digest, status=status, body=body)
     table = connection.ops.quote_name(IdempotencyRecord._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -87,6 +89,24 @@ def _record_store(request: Request, *, key: str, digest: str, status: int, body:
             ],
         )
         return cursor.fetchone() is not None
+
+
+def _record_store_portable(
+    request: Request, *, key: str, digest: str, status: int, body: dict
+) -> bool:
+    """Insert the record on databases without the PostgreSQL cast, such as the SQLite demo."""
+    try:
+        with transaction.atomic():
+            IdempotencyRecord.objects.create(
+                user=request.user,
+                key=key,
+                request_hash=digest,
+                status_code=status,
+                response_body=json.loads(json.dumps(body, cls=DjangoJSONEncoder)),
+            )
+    except IntegrityError:
+        return False
+    return True
 
 
 def _check_key(key: str) -> None:

@@ -235,7 +235,14 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # A file cache, not an in-memory one, so that the web server's worker
+    # processes share login-failure counts and rate limits.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
 
 # Celery. Deadlines live in the database and beat sweeps them. Nothing relies on
 # delayed (ETA) messages, which Redis redelivers after the visibility timeout.

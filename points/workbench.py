@@ -16,6 +16,7 @@ from villagers.identity import mask_phone
 from villagers.models import District, User, Village
 
 from . import selectors, services
+from .models import Claim
 
 
 @login_required
@@ -52,6 +53,8 @@ def workbench(request):
 def claim_decide(request, claim_id: int):
     """Approve or reject one claim of the queue, by the rules of the points services."""
     user = _village_staff(request.user)
+    if not Claim.objects.filter(pk=claim_id, villager__household__village_id=user.village_id).exists():
+        raise Http404
     try:
         if request.POST.get("decision") == "approve":
             services.claim_approve(actor=user, claim_id=claim_id)

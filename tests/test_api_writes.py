@@ -197,3 +197,19 @@ def test_racing_retries_post_once(world):
     assert responses[0].json() == responses[1].json()
     assert Matter.objects.filter(title="同时提交").count() == 1
     assert IdempotencyRecord.objects.filter(key="race-0001").count() == 1
+
+
+@pytest.mark.django_db
+def test_portable_record_store_inserts_once(world):
+    from rest_framework.test import APIRequestFactory
+
+    from api.idempotency import _record_store_portable
+    from api.models import IdempotencyRecord
+
+    request = APIRequestFactory().post("/api/v1/claims/")
+    request.user = world.recorder
+    stored = dict(key="portable-1", digest="d" * 64, status=201, body={"id": 1})
+
+    assert _record_store_portable(request, **stored) is True
+    assert _record_store_portable(request, **stored) is False
+    assert IdempotencyRecord.objects.filter(user=world.recorder, key="portable-1").count() == 1

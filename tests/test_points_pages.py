@@ -13,6 +13,7 @@ from PIL import Image
 from points import selectors
 from points.models import Claim, Objection, PointsPolicy, StarThreshold
 from points.services import claim_approve, claim_submit, entry_reverse
+from villagers.models import Village
 
 from .factories import approve_and_post, rule
 
@@ -281,3 +282,18 @@ def test_policy_zero_days_board_empty(world, client):
     client.force_login(world.villager_user)
     response = client.get(reverse("notice-board", args=[world.village_a.pk]))
     assert '<li class="entry">' not in response.text
+
+
+def test_board_hides_name_on_deduction(world, english):
+    world.village_a.ranking_name_display = Village.NameDisplay.FULL
+    world.village_a.save()
+    claim = claim_submit(
+        actor=world.recorder, villager=world.neighbour, rule=rule("volunteer", -5), act_date=ACT_DATE
+    )
+    claim_approve(actor=world.approver, claim_id=claim.pk)
+    english.force_login(world.villager_user)
+
+    response = english.get(reverse("notice-board", args=[world.village_a.pk]))
+
+    assert "测试规则-5" in response.text
+    assert world.neighbour.name not in response.text

@@ -309,3 +309,24 @@ def test_workbench_not_for_villagers(client, ranked):
     client.force_login(ranked.villager_user)
 
     assert client.get(reverse("workbench")).status_code == 404
+
+
+def test_workbench_decide_missing_claim_is_404(client, ranked):
+    client.force_login(ranked.approver)
+
+    response = client.post(reverse("workbench-decide", args=[999999]), {"decision": "approve"})
+
+    assert response.status_code == 404
+
+
+def test_workbench_decide_other_village_claim_is_404(client, ranked):
+    claim = claim_submit(
+        actor=ranked.outsider, villager=ranked.villager_b, rule=rule(), act_date=IN_MONTH
+    )
+    client.force_login(ranked.approver)
+
+    response = client.post(reverse("workbench-decide", args=[claim.pk]), {"decision": "approve"})
+
+    claim.refresh_from_db()
+    assert response.status_code == 404
+    assert claim.status == Claim.Status.SUBMITTED
