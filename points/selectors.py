@@ -108,15 +108,9 @@ def household_ranking(
     """
     display = village.ranking_name_display
     taking_part = Villager.objects.taking_part().filter(household=OuterRef("household_id"))
-    balances = Balance.objects.filter(
-        Exists(taking_part),
-        village=village,
-        account=Balance.Account.HONOUR,
-        period=period,
-        household__isnull=False,
-        household__ranking_opt_out=False,
-        points__gte=0,
-    ).order_by("-points", "household__number")
+    balances = _ranked_household_balances(village=village, period=period).order_by(
+        "-points", "household__number"
+    )
     if district_id is not None:
         balances = balances.filter(household__district_id=district_id)
     if display == Village.NameDisplay.HOUSEHOLD_NUMBER:
@@ -134,6 +128,20 @@ def household_ranking(
         )
 
     return _household_board(rows, display)
+
+
+def _ranked_household_balances(*, village: Village, period: str) -> QuerySet[Balance]:
+    """Return the honour balances in ``period`` of the households a public board may show."""
+    taking_part = Villager.objects.taking_part().filter(household=OuterRef("household_id"))
+    return Balance.objects.filter(
+        Exists(taking_part),
+        village=village,
+        account=Balance.Account.HONOUR,
+        period=period,
+        household__isnull=False,
+        household__ranking_opt_out=False,
+        points__gte=0,
+    )
 
 
 def _household_board(rows: list[tuple], display: str) -> Ranking:
@@ -539,11 +547,17 @@ def household_year(*, household: Household, year: int) -> HouseholdYear:
 
 
 def household_rank(*, household: Household, year: int, today: date) -> int | None:
-    """Return the household's place on the village's board for ``year``, or None if not on it."""
-    ranking = household_ranking(village=household.village, period=str(year), today=today)
-    return next(
-        (row.rank for row in ranking.rows if row.household_number == household.number), None
-    )
+    """Return the household's place among the village's ranked households in ``year``.
+
+    The place counts every ranked household, also those below the part of the
+    board that is shown. It is None for a household the board leaves out.
+    Equal points share a place, as on the board.
+    """
+    balances = _ranked_household_balances(village=household.village, period=str(year))
+    own_points = balances.filter(household=household).values_list("points", flat=True).first()
+    if own_points is None:
+        return None
+    return balances.filter(points__gt=own_points).count() + 1
 
 
 def household_public_head(*, household: Household, today: date) -> str:

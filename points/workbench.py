@@ -53,7 +53,10 @@ def workbench(request):
 def claim_decide(request, claim_id: int):
     """Approve or reject one claim of the queue, by the rules of the points services."""
     user = _village_staff(request.user)
-    if not Claim.objects.filter(pk=claim_id, villager__household__village_id=user.village_id).exists():
+    village_id = user.village_id
+    if village_id is None:
+        raise Http404
+    if not Claim.objects.filter(pk=claim_id, villager__household__village_id=village_id).exists():
         raise Http404
     try:
         if request.POST.get("decision") == "approve":

@@ -577,8 +577,9 @@ def test_my_entries_query_count(client, world, clock, django_assert_num_queries)
     client.force_login(world.villager_user)
 
     # Session, user, villager, balances, star level, entry count, the page of entries,
-    # and for the household's year: points by month, by item, and the village ranking.
-    with django_assert_num_queries(10):
+    # and for the household's year: points by month, by item, and its place (its own
+    # balance, then the count of households above it).
+    with django_assert_num_queries(11):
         response = client.get(reverse("my-entries"))
 
     assert response.status_code == 200

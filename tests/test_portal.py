@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from points import selectors
 from points.models import Category, Claim
 from points.services import claim_submit
 from villagers.models import Household, Village, Villager
@@ -330,3 +331,14 @@ def test_workbench_decide_other_village_claim_is_404(client, ranked):
     claim.refresh_from_db()
     assert response.status_code == 404
     assert claim.status == Claim.Status.SUBMITTED
+
+
+def test_household_rank_counts_below_shown_board(ranked, monkeypatch):
+    monkeypatch.setattr(selectors, "RANKING_SIZE", 1)
+    today = IN_MONTH
+
+    chen_rank = selectors.household_rank(household=ranked.chen.household, year=2026, today=today)
+    sun_rank = selectors.household_rank(household=ranked.sun.household, year=2026, today=today)
+
+    assert chen_rank == 3
+    assert sun_rank is None
