@@ -31,7 +31,7 @@ class LoginCode(models.Model):
 
 
 class LoginReset(models.Model):
-    """Who reset a villager's login, and when; never the password or the code."""
+    """A record of a reset of a villager's login: who reset it and when, but never the password or code."""
 
     class Kind(models.TextChoices):
         PASSWORD = "password", _("password set")

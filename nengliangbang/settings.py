@@ -212,8 +212,8 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 PRIVATE_FILES_ROOT = env.path("PRIVATE_FILES_ROOT", default=VAR_DIR / "private")
 # Largest photo upload accepted, in megabytes, before it is scaled down.
 UPLOAD_PHOTO_MAX_BYTES = env_int("UPLOAD_PHOTO_MAX_MB", default=10, minimum=1) * 1_000_000
-# Hours an uploaded roster that nobody confirmed keeps its file, with full ID
-# numbers, before the villagers.tasks.purge_roster_uploads task deletes it.
+# Hours the file of an unconfirmed roster upload, which contains full ID
+# numbers, is kept before the villagers.tasks.purge_roster_uploads task deletes it.
 ROSTER_UPLOAD_KEEP_HOURS = env_int("ROSTER_UPLOAD_KEEP_HOURS", default=24, minimum=1)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 PHOTO_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
-# Longest side, in pixels, of a stored photo: enough to read a sign on a phone.
+# Maximum length, in pixels, of a stored photo's longer side: enough to read a sign on a phone.
 PHOTO_MAX_SIDE = 1600
 PHOTO_JPEG_QUALITY = 82
 # Refuse images whose pixel count could exhaust memory while decoding.

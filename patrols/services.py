@@ -258,7 +258,7 @@ def _villager_matter(actor, district, category, description, place, form_key) ->
 def _notify_villager_report(matter: Matter) -> None:
     recipient = matter.district.secretary or matter.village.secretary
     if recipient is None:
-        logger.warning("matter %s reported by a villager has nobody to notify", matter.pk)
+        logger.warning("matter %s reported by a villager: no district or village secretary to notify", matter.pk)
         return
     notification_send(
         recipient=recipient,

@@ -389,7 +389,7 @@ def claim_photo(request, claim_id: int):
 
 
 def household_public(request, household_id: int):
-    """The page a door-plaque QR code opens: only what the village shows on its rankings.
+    """Show the page a door-plaque QR code opens, with only what the village shows on its rankings.
 
     A household that opted out of public rankings shows its number and village only.
     """
@@ -416,7 +416,7 @@ def household_public(request, household_id: int):
 
 @login_required
 def plaque_sheet(request, district_id: int):
-    """A printable A4 sheet of one district's door plaques, one QR code per household."""
+    """Render a printable A4 sheet of one district's door plaques, one QR code per household."""
     district = get_object_or_404(District.objects.select_related("village"), pk=district_id)
     if not request.user.has_perm("villagers.view_household") or not can_act_in_village(
         request.user, district.village_id

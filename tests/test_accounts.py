@@ -34,7 +34,7 @@ def login(client, username, password):
     return client.post(reverse("login"), {"username": username, "password": password})
 
 
-def test_staff_set_password_then_villager_logs_in_by_phone(client, world, phone_villager):
+def test_phone_login_with_staff_password(client, world, phone_villager):
     services.villager_password_set(
         actor=world.village_admin, villager=phone_villager, password="Qunying-2026!"
     )
@@ -63,9 +63,11 @@ def test_reset_log_never_holds_the_password(world, phone_villager):
 def test_login_code_works_once(client, world, phone_villager):
     code = services.login_code_issue(actor=world.village_admin, villager=phone_villager)
 
-    assert len(code) == 8 and code.isdigit()
+    assert len(code) == 8
+    assert code.isdigit()
     stored = LoginCode.objects.get()
-    assert stored.code_hash != code and check_password(code, stored.code_hash)
+    assert stored.code_hash != code
+    assert check_password(code, stored.code_hash)
     assert login(client, PHONE, code).status_code == 302
 
     client.logout()

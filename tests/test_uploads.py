@@ -83,4 +83,5 @@ def test_photo_upload_path_is_random():
     second = photo_upload_path("claims")
 
     assert first != second
-    assert first.startswith("claims/") and first.endswith(".jpg")
+    assert first.startswith("claims/")
+    assert first.endswith(".jpg")
