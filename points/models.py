@@ -101,6 +101,8 @@ class Rule(models.Model):
         blank=True,
         related_name="next_version",
     )
+    # Shared by every version of one rule, so that all of them load in one query.
+    lineage = models.UUIDField(_("rule lineage"), default=uuid.uuid4, editable=False, db_index=True)
 
     history = HistoricalRecords()
 

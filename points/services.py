@@ -16,7 +16,7 @@ from typing import IO
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -59,12 +59,21 @@ def policy_for(village_id: int) -> PointsPolicy:
 # Rules ---------------------------------------------------------------------
 
 
-def rule_version_on(rule: Rule, day: date) -> Rule | None:
-    """Return the version of ``rule`` (any version of it) that applies on ``day``."""
-    for version in rule_lineage(rule):
-        if version.applies_on(day):
-            return version
-    return None
+def rule_version_on(rule: Rule | int, day: date) -> Rule | None:
+    """Return the version applying on ``day`` of the rule that ``rule`` is a version of.
+
+    ``rule`` is any version, or its id. Only its id is used, so the version
+    is read from the database in one query even when the caller holds a copy
+    loaded before a revision closed it.
+    """
+    rule_id = rule if isinstance(rule, int) else rule.pk
+    lineage = Rule.objects.filter(pk=rule_id).values("lineage")[:1]
+    return (
+        Rule.objects.select_related("category")
+        .filter(lineage=Subquery(lineage), valid_from__lte=day)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=day))
+        .first()
+    )
 
 
 def rule_lineage_ids(rule: Rule) -> list[int]:
@@ -74,15 +83,9 @@ def rule_lineage_ids(rule: Rule) -> list[int]:
 
 def rule_lineage(rule: Rule) -> list[Rule]:
     """Return every version of ``rule`` as stored now, oldest first."""
-    first = Rule.objects.select_related("category").get(pk=rule.pk)
-    while first.previous_id is not None:
-        first = Rule.objects.select_related("category").get(pk=first.previous_id)
-    versions = []
-    version: Rule | None = first
-    while version is not None:
-        versions.append(version)
-        version = Rule.objects.select_related("category").filter(previous=version).first()
-    return versions
+    return list(
+        Rule.objects.select_related("category").filter(lineage=rule.lineage).order_by("version")
+    )
 
 
 @transaction.atomic
@@ -124,6 +127,7 @@ def rule_revise(*, actor: User, rule_id: int, valid_from: date, changes: dict) -
         valid_from=valid_from,
         valid_to=current.valid_to,
         previous=current,
+        lineage=current.lineage,
         version=current.version + 1,
     )
     for field, value in changes.items():
@@ -151,7 +155,7 @@ def claim_submit(
     *,
     actor: User,
     villager: Villager,
-    rule: Rule,
+    rule: Rule | int,
     act_date: date,
     note: str = "",
     submission_key: uuid.UUID | None = None,
@@ -160,10 +164,10 @@ def claim_submit(
 ) -> Claim:
     """Record points for a villager, to be approved by someone else.
 
-    The claim is scored under the version of ``rule`` in force on
-    ``act_date``. A repeated ``submission_key`` with the same content returns
-    the claim it first created; with other content it raises
-    ``IdempotencyConflict``.
+    The claim is scored under the version in force on ``act_date`` of the
+    rule that ``rule`` (any version, or its id) belongs to. A repeated
+    ``submission_key`` with the same content returns the claim it first
+    created; with other content it raises ``IdempotencyConflict``.
     """
     cleaned_photo = photo_clean(photo) if photo else None
     version = claim_check(
@@ -202,12 +206,18 @@ def claim_submit(
         cleaned_photo.seek(0)
         claim.photo.save("photo.jpg", cleaned_photo, save=False)
     set_history_user(claim, actor)
-    try:
-        with transaction.atomic():
+    if submission_key is None:
+        # A fresh key cannot collide, so no savepoint is needed to catch a
+        # race. The claim and its history row still commit together.
+        with transaction.atomic(savepoint=False):
             claim.save()
-    except IntegrityError:
-        # Two requests with one key raced, and the other one saved the claim.
-        return _same_payload(Claim.objects.get(submission_key=claim.submission_key), payload)
+    else:
+        try:
+            with transaction.atomic():
+                claim.save()
+        except IntegrityError:
+            # Two requests with one key raced, and the other one saved the claim.
+            return _same_payload(Claim.objects.get(submission_key=claim.submission_key), payload)
     logger.info(
         "claim %s submitted for villager %s by user %s via %s",
         claim.pk,
@@ -238,18 +248,20 @@ def claim_check(
     *,
     actor: User,
     villager: Villager,
-    rule: Rule,
+    rule: Rule | int,
     act_date: date,
     channel: str = Claim.Channel.STAFF,
     has_photo: bool = False,
 ) -> Rule:
     """Return the rule version in force, or raise if ``actor`` may not record this claim."""
     if channel == Claim.Channel.SELF:
-        _check_can_claim_for_self(actor=actor, villager=villager, rule=rule)
+        _check_claims_for_self(actor=actor, villager=villager)
     else:
         _check_can_record(actor=actor, villager=villager)
     _check_takes_part(villager)
     version = _check_rule_applies(rule=rule, act_date=act_date)
+    if channel == Claim.Channel.SELF:
+        _check_self_claim_allowed(version)
     if version.photo_required and not has_photo:
         raise ValidationError(
             _("The rule “%(rule)s” needs a photo as evidence; add one.") % {"rule": version.title},
@@ -734,10 +746,13 @@ def _check_can_record(*, actor: User, villager: Villager) -> None:
     _check_active(villager)
 
 
-def _check_can_claim_for_self(*, actor: User, villager: Villager, rule: Rule) -> None:
+def _check_claims_for_self(*, actor: User, villager: Villager) -> None:
     if villager.user_id is None or villager.user_id != actor.pk:
         raise PermissionDenied(_("You may claim points only for yourself."))
     _check_active(villager)
+
+
+def _check_self_claim_allowed(rule: Rule) -> None:
     if not rule.self_claim:
         raise ValidationError(
             _("Villagers cannot claim “%(rule)s” themselves; ask the village office to record it.")
@@ -768,22 +783,33 @@ def _check_active(villager: Villager) -> None:
         )
 
 
-def _check_rule_applies(*, rule: Rule, act_date: date) -> Rule:
+def _check_rule_applies(*, rule: Rule | int, act_date: date) -> Rule:
     if act_date > timezone.localdate():
         raise ValidationError(_("The date of the act is in the future; enter the day it happened."))
     version = rule_version_on(rule, act_date)
     if version is None:
-        raise ValidationError(
-            _(
-                "The rule “%(rule)s” does not apply on %(date)s; choose the rule version in force then."
-            )
-            % {"rule": rule.title, "date": act_date.isoformat()}
-        )
+        raise _rule_not_applying(rule, act_date)
     if not version.category.is_active:
         raise ValidationError(
             _("The governance item “%(item)s” is switched off.") % {"item": version.category.name}
         )
     return version
+
+
+def _rule_not_applying(rule: Rule | int, act_date: date) -> ValidationError:
+    rule_id = rule if isinstance(rule, int) else rule.pk
+    title = Rule.objects.filter(pk=rule_id).values_list("title", flat=True).first()
+    if title is None:
+        return ValidationError(
+            _("No scoring rule has the id %(id)s; choose one from the list of rules.")
+            % {"id": rule_id},
+            code="rule_not_found",
+        )
+    return ValidationError(
+        _("The rule “%(rule)s” does not apply on %(date)s; choose the rule version in force then.")
+        % {"rule": title, "date": act_date.isoformat()},
+        code="rule_not_applying",
+    )
 
 
 def _own_household_id(user: User) -> int | None:

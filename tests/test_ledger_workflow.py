@@ -1,10 +1,12 @@
 """The claim workflow: notice, objections, two approvers, conflicts of interest, keys."""
 
+import importlib
 import io
 import uuid
 from datetime import date, timedelta
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone, translation
@@ -22,7 +24,9 @@ from points.services import (
     objection_decide,
     objection_raise,
     objections_flag_overdue,
+    rule_lineage,
     rule_revise,
+    rule_version_on,
 )
 from villagers import roles
 
@@ -31,6 +35,8 @@ from .factories import UserFactory, VillagerFactory, rule
 pytestmark = pytest.mark.django_db
 
 ACT_DATE = date(2026, 11, 20)
+# Migration modules start with a digit, so they can only be imported by name.
+fill_lineage = importlib.import_module("points.migrations.0010_rule_lineage").fill_lineage
 
 
 def submit(world, villager=None, scored_rule=None, **extra):
@@ -489,6 +495,43 @@ def test_rule_revision_keeps_old_version(world):
     after = submit(world, scored_rule=old, act_date=date(2026, 11, 20))
     assert before.rule == old
     assert after.rule == new
+
+
+def test_rule_versions_share_lineage(world):
+    first = rule("volunteer", 5)
+    second = rule_revise(
+        actor=world.village_admin, rule_id=first.pk, valid_from=date(2026, 11, 1), changes={}
+    )
+    third = rule_revise(
+        actor=world.village_admin, rule_id=second.pk, valid_from=date(2026, 11, 15), changes={}
+    )
+    other = rule("volunteer", 7)
+
+    assert rule_lineage(second) == [first, third.previous, third]
+    assert other.lineage != first.lineage
+    assert rule_version_on(third, date(2026, 11, 5)) == second
+    assert rule_version_on(first.pk, date(2026, 11, 20)) == third
+    assert rule_version_on(first, date(2019, 12, 31)) is None
+
+
+def test_lineage_migration_splits_chains(world):
+    first = rule("volunteer", 5)
+    second = rule_revise(
+        actor=world.village_admin, rule_id=first.pk, valid_from=date(2026, 11, 1), changes={}
+    )
+    other = rule("volunteer", 7)
+    # AddField gives every existing row the same default; the migration then splits them.
+    Rule.objects.update(lineage=uuid.uuid4())
+
+    fill_lineage(django_apps, schema_editor=None)
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    other.refresh_from_db()
+    assert first.lineage == second.lineage
+    assert other.lineage != first.lineage
+    history = Rule.history.filter(id=second.pk).values_list("lineage", flat=True)
+    assert set(history) == {second.lineage}
 
 
 def test_rule_revision_must_start_later(world):
