@@ -20,9 +20,14 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
+from django.db.models import JSONField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import JSONObject
+from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -32,6 +37,9 @@ from .models import IDEMPOTENCY_KEY_MAX_LENGTH, IdempotencyRecord
 HEADER = "Idempotency-Key"
 # Visible ASCII characters only, so that a key reads the same in logs and in the admin.
 _KEY_SHAPE = re.compile(r"^[\x21-\x7e]+$")
+
+# Marks that authentication did not load the key's record, so it must be queried.
+_NOT_LOADED = object()
 
 # A write's outcome: the HTTP status and the JSON body to send.
 Outcome = tuple[int, dict]
@@ -130,9 +138,32 @@ def _request_digest(request: Request) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def with_idempotency_record(queryset: QuerySet, request: HttpRequest) -> QuerySet:
+    """Annotate rows that have a ``user_id`` with the record of the request's Idempotency-Key.
+
+    Token authentication uses this to load the record in its own query. A
+    request that reads, or that sends no valid key, is left as it is.
+    """
+    key = request.headers.get(HEADER)
+    if request.method in SAFE_METHODS or not key or not _KEY_SHAPE.match(key):
+        return queryset
+    record = IdempotencyRecord.objects.filter(user_id=OuterRef("user_id"), key=key).values(
+        data=JSONObject(
+            id="id",
+            request_hash="request_hash",
+            status_code="status_code",
+            response_body="response_body",
+            created_at="created_at",
+        )
+    )[:1]
+    return queryset.annotate(idempotency_record=Subquery(record, output_field=JSONField()))
+
+
 def _stored_record(request: Request, key: str) -> IdempotencyRecord | None:
     """Return the live record of this key, deleting one older than API_IDEMPOTENCY_DAYS."""
-    record = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
+    record = _preloaded_record(request)
+    if record is _NOT_LOADED:
+        record = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
     if record is None:
         return None
     oldest = timezone.now() - timedelta(days=settings.API_IDEMPOTENCY_DAYS)
@@ -140,6 +171,29 @@ def _stored_record(request: Request, key: str) -> IdempotencyRecord | None:
         record.delete()
         return None
     return record
+
+
+def _preloaded_record(request: Request):
+    """Return the record that authentication loaded, None if it found none, else _NOT_LOADED."""
+    if not hasattr(request.auth, "idempotency_record"):
+        return _NOT_LOADED
+    data = request.auth.idempotency_record
+    if data is None:
+        return None
+    if isinstance(data, str):
+        data = json.loads(data)
+    created_at = data["created_at"]
+    if isinstance(created_at, str):
+        created_at = parse_datetime(created_at)
+    return IdempotencyRecord(
+        id=data["id"],
+        user=request.user,
+        key=request.headers[HEADER],
+        request_hash=data["request_hash"],
+        status_code=data["status_code"],
+        response_body=data["response_body"],
+        created_at=created_at,
+    )
 
 
 def idempotency_records_delete_expired(*, now: datetime) -> int:

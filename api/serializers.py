@@ -243,9 +243,10 @@ class ClaimSubmitSerializer(serializers.Serializer):
     villager = serializers.PrimaryKeyRelatedField(
         queryset=Villager.objects.none(), help_text="Id of the villager who earned the points."
     )
-    rule = serializers.PrimaryKeyRelatedField(
-        queryset=Rule.objects.select_related("category"),
-        help_text="Id of the rule version in force on act_date.",
+    rule = serializers.IntegerField(
+        min_value=1,
+        help_text="Id of the rule. Any version's id will do: the claim is scored under the "
+        "version in force on act_date.",
     )
     act_date = serializers.DateField(help_text="Day of the act, not in the future.")
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")

@@ -269,11 +269,12 @@ class MatterViewSet(ScopedListViewSet):
         serializer = api_serializers.MatterReportSerializer(data=self.request.data)
         serializer.fields["district"].queryset = District.objects.filter(
             village__in=self.villages()
-        ).select_related("village")
+        ).select_related("village__patrol_policy", "secretary")
         serializer.is_valid(raise_exception=True)
         matter = matter_report(actor=self.request.user, **serializer.validated_data)
-        created = self.get_queryset().get(pk=matter.pk)
-        body = api_serializers.MatterSerializer(created, context=self.get_serializer_context())
+        # A new matter's last change is its report, as selectors.matters would annotate.
+        matter.updated_datetime = matter.reported_at  # type: ignore[attr-defined]
+        body = api_serializers.MatterSerializer(matter, context=self.get_serializer_context())
         return status.HTTP_201_CREATED, dict(body.data)
 
 
@@ -311,7 +312,7 @@ class ClaimViewSet(ScopedListViewSet):
         serializer = api_serializers.ClaimSubmitSerializer(data=self.request.data)
         serializer.fields["villager"].queryset = Villager.objects.filter(
             household__village__in=self.villages()
-        ).select_related("household")
+        ).select_related("household__village")
         serializer.is_valid(raise_exception=True)
         claim = claim_submit(actor=self.request.user, **serializer.validated_data)
         return status.HTTP_201_CREATED, dict(api_serializers.ClaimSerializer(claim).data)

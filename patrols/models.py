@@ -316,8 +316,16 @@ class PatrolPolicy(models.Model):
 
     @classmethod
     def for_village(cls, village) -> "PatrolPolicy":
-        """Return the village's policy, or an unsaved one with the defaults."""
-        return cls.objects.filter(village=village).first() or cls(village=village)
+        """Return the village's policy, or an unsaved one with the defaults.
+
+        A village loaded with ``select_related("patrol_policy")`` costs no query.
+        """
+        if type(village).patrol_policy.is_cached(village):
+            # A missing row is cached too, and reading it raises an AttributeError.
+            policy = getattr(village, "patrol_policy", None)
+        else:
+            policy = cls.objects.filter(village=village).first()
+        return policy or cls(village=village)
 
 
 def photo_path(instance, filename: str) -> str:

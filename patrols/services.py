@@ -81,7 +81,6 @@ def patrol_log(
     return patrol
 
 
-@transaction.atomic
 def matter_report(
     *,
     actor: User,
@@ -134,7 +133,10 @@ def matter_report(
         form_key=form_key,
     )
     set_history_user(matter, actor)
-    matter.save()
+    # The checks above only read, so the matter and its history row need a
+    # transaction but no savepoint inside a caller's transaction.
+    with transaction.atomic(savepoint=False):
+        matter.save()
     logger.info(
         "matter %s reported in district %s, deadline %s", matter.pk, district.pk, matter.deadline
     )
@@ -258,7 +260,10 @@ def _villager_matter(actor, district, category, description, place, form_key) ->
 def _notify_villager_report(matter: Matter) -> None:
     recipient = matter.district.secretary or matter.village.secretary
     if recipient is None:
-        logger.warning("matter %s reported by a villager: no district or village secretary to notify", matter.pk)
+        logger.warning(
+            "matter %s reported by a villager: no district or village secretary to notify",
+            matter.pk,
+        )
         return
     notification_send(
         recipient=recipient,

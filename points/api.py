@@ -183,9 +183,13 @@ class HouseholdExplanationSerializer(ExplanationSerializer):
 
 
 class ExplanationView(ApiView):
-    """Base of the explanations: session first, so that a signed-out browser gets 403."""
+    """Base of the explanations, for villagers' sessions as well as staff tokens.
 
-    authentication_classes = [SessionAuthentication, ApiTokenAuthentication]
+    The token comes first, as on every endpoint, so that a missing, expired or
+    revoked token gets 401 with a ``WWW-Authenticate: Token`` header.
+    """
+
+    authentication_classes = [ApiTokenAuthentication, SessionAuthentication]
     permission_classes = [CanReadExplanation]
     renderer_classes = [JSONRenderer]
     required_permissions = ("points.view_ledgerentry",)

@@ -55,7 +55,7 @@ DETAILS = [
     "meetings/{meeting_a}/",
     "follow-ups/{follow_up_a}/",
 ]
-# Explanations authenticate by session first, so a request without credentials gets 403.
+# Explanations take a session as well as a token.
 EXPLANATIONS = [
     "points/villagers/{villager}/explanation/",
     "points/households/{household_a1}/explanation/",
@@ -334,8 +334,8 @@ def test_session_write_needs_csrf_token(api_world):
 def test_explanations_refuse_bad_credentials(api_world):
     for template in EXPLANATIONS:
         path = url(api_world, template)
-        assert_refused(Client().get(path), 403, "not_authenticated")
-        assert_refused(client_for("no-such-token").get(path), 403, "authentication_failed")
+        assert_refused(Client().get(path), 401, "not_authenticated")
+        assert_refused(client_for("no-such-token").get(path), 401, "authentication_failed")
 
     expired = token_for(api_world.township_viewer)
     revoked = token_for(api_world.township_viewer)
@@ -343,8 +343,8 @@ def test_explanations_refuse_bad_credentials(api_world):
     AuthToken.objects.update(expiry=timezone.now() - timedelta(seconds=1))
     for template in EXPLANATIONS:
         path = url(api_world, template)
-        assert_refused(client_for(expired).get(path), 403, "authentication_failed")
-        assert_refused(client_for(revoked).get(path), 403, "authentication_failed")
+        assert_refused(client_for(expired).get(path), 401, "authentication_failed")
+        assert_refused(client_for(revoked).get(path), 401, "authentication_failed")
 
 
 def test_explanations_by_token_need_api_role(api_world):

@@ -148,6 +148,16 @@ def test_claim_field_errors(api_world):
     assert set(fields) == {"villager", "rule", "act_date"}
 
 
+def test_claim_unknown_rule_rejected(api_world):
+    client = client_for(token_for(api_world.recorder, write=True))
+    response = post(client, "claims/", claim_body(api_world, rule=999999), key="claim-0006")
+    assert response.status_code == 400
+    assert response.json()["message"] == chinese(
+        "No scoring rule has the id %(id)s; choose one from the list of rules."
+    ) % {"id": 999999}
+    assert not IdempotencyRecord.objects.filter(key="claim-0006").exists()
+
+
 def test_matter_reported(api_world):
     client = client_for(token_for(api_world.secretary_a1, write=True))
     body = {"district": api_world.district_a1.pk, "severity": "big", "title": "桥栏杆松动"}

@@ -149,7 +149,7 @@ def test_household_api(posted, client):
 
 def test_explanation_api_refusals(posted, client):
     url = f"/api/v1/points/villagers/{posted.villager.pk}/explanation/"
-    assert client.get(url).status_code == 403
+    assert client.get(url).status_code == 401
     client.force_login(posted.outsider)
     assert client.get(url).status_code == 404
 
@@ -288,7 +288,10 @@ def test_board_hides_name_on_deduction(world, english):
     world.village_a.ranking_name_display = Village.NameDisplay.FULL
     world.village_a.save()
     claim = claim_submit(
-        actor=world.recorder, villager=world.neighbour, rule=rule("volunteer", -5), act_date=ACT_DATE
+        actor=world.recorder,
+        villager=world.neighbour,
+        rule=rule("volunteer", -5),
+        act_date=ACT_DATE,
     )
     claim_approve(actor=world.approver, claim_id=claim.pk)
     english.force_login(world.villager_user)
