@@ -157,3 +157,14 @@ def test_list_needs_login(client):
 
     assert response.status_code == 302
     assert response.url.startswith(reverse("login"))
+
+
+def test_admin_list_shows_message(world, client):
+    send(world.village_admin)
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+
+    response = client.get(reverse("admin:notifications_notification_changelist"))
+
+    assert response.status_code == 200
+    assert "群英村 2026-03-03（周二）没有例会记录。" in response.content.decode()
+    assert "meeting-missed:1:2026-03-03" not in response.content.decode()
