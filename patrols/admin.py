@@ -2,6 +2,8 @@
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -134,7 +136,7 @@ class MatterAdmin(ServiceSavedAdmin, VillageScopedAdmin):
         if obj is None:
             return ()
         # Once reported, only the status and resolution move, through matter_move.
-        return ("district", "category", "severity", "title", "description")
+        return ("district", "category", "severity", "title", "description", "photos")
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -143,6 +145,19 @@ class MatterAdmin(ServiceSavedAdmin, VillageScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_("photos"))
+    def photos(self, matter: Matter) -> str:
+        """Show the matter's photos through the view that checks who may see them."""
+        links = [
+            format_html(
+                '<a href="{0}"><img src="{0}" alt="{1}" width="160"></a>',
+                reverse("matter-photo", args=[photo.pk]),
+                photo,
+            )
+            for photo in matter.photos.all()
+        ]
+        return format_html_join(" ", "{}", ((link,) for link in links)) or "-"
 
 
 @admin.register(Escalation)

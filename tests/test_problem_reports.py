@@ -247,3 +247,13 @@ def test_secretary_sees_report_on_board(world, client):
     assert matter in [row.matter for row in response.context["rows"]]
     photo_url = reverse("matter-photo", args=[matter.photos.get().pk])
     assert photo_url in response.content.decode()
+
+
+def test_admin_change_form_shows_photo(world, client):
+    matter = report(world)
+    client.force_login(world.secretary_a1)
+
+    response = client.get(reverse("admin:patrols_matter_change", args=[matter.pk]))
+
+    assert response.status_code == 200
+    assert reverse("matter-photo", args=[matter.photos.get().pk]) in response.content.decode()
