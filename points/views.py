@@ -249,8 +249,14 @@ def notice_board(request, village_id: int):
     if not is_villager and not _may_view_entries(request.user, village.pk):
         raise Http404
     display = village.ranking_name_display
+    # Each claim gets its own form, with ids unique on the page (id_claim12_reason);
+    # the field names stay plain, so claim_object reads them as before.
     claims = [
-        (claim, selectors.public_name(claim.villager.name, display))
+        (
+            claim,
+            selectors.public_name(claim.villager.name, display),
+            ObjectionForm(auto_id=f"id_claim{claim.pk}_%s"),
+        )
         for claim in selectors.notice_board(village=village, now=timezone.now())
     ]
     return render(
@@ -260,7 +266,6 @@ def notice_board(request, village_id: int):
             "village": village,
             "claims": claims,
             "may_object": is_villager,
-            "form": ObjectionForm(),
         },
     )
 

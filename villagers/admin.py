@@ -1,15 +1,18 @@
+from collections import Counter
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from .access import can_see_full_phone
+from .access import full_phone_reason
 from .admin_roster import RosterAdminMixin
 from .admin_scoping import ReadOnlyAdmin, VillageScopedAdmin
 from .identity import mask_phone
 from .models import (
     District,
     Household,
+    PersonalDataAccess,
     RosterExport,
     Township,
     User,
@@ -18,6 +21,7 @@ from .models import (
     VillagerMove,
 )
 from .roster.exporting import FULL_DATA_PERMISSION
+from .services import personal_data_access_record
 
 admin.site.site_header = _("Energy Points administration")
 admin.site.site_title = _("Energy Points")
@@ -121,9 +125,23 @@ class VillagerAdmin(RosterAdminMixin, VillageScopedAdmin):
 
     def get_list_display(self, request):
         # The phone column depends on who looks, so it is built per request.
+        # It counts the full phones it shows in ``request.full_phones_shown``.
+        # Django calls this more than once per page, so every column gets the same counter.
         columns = list(super().get_list_display(request))
-        columns[columns.index("masked_phone")] = phone_column(request.user)
+        if not hasattr(request, "full_phones_shown"):
+            request.full_phones_shown = Counter()
+        columns[columns.index("masked_phone")] = phone_column(
+            request.user, request.full_phones_shown
+        )
         return columns
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        # Rows are rendered after this returns, so the full phones are counted
+        # and logged once the page is rendered.
+        if hasattr(response, "add_post_render_callback"):
+            response.add_post_render_callback(lambda rendered: _log_full_phones(request))
+        return response
 
     def get_exclude(self, request, obj=None):
         # The full birth date is characters 7 to 14 of the ID number, which
@@ -148,21 +166,55 @@ class VillagerAdmin(RosterAdminMixin, VillageScopedAdmin):
         return mask_phone(villager.phone) if villager.phone else ""
 
 
-def phone_column(user: User):
-    """Return a list column showing phones in full to those who call villagers, masked to others."""
+def phone_column(user: User, shown: Counter):
+    """Return a list column showing phones in full to those who call villagers, masked to others.
+
+    Each full phone shown is counted in ``shown`` under (village id, reason).
+    """
 
     @admin.display(description=_("phone"))
     def phone(villager: Villager) -> str:
         if not villager.phone:
             return ""
-        if can_see_full_phone(user, villager):
-            return villager.phone
-        return mask_phone(villager.phone)
+        reason = full_phone_reason(user, villager)
+        if not reason:
+            return mask_phone(villager.phone)
+        shown[(villager.household.village_id, reason)] += 1
+        return villager.phone
 
     return phone
+
+
+def _log_full_phones(request) -> None:
+    shown: Counter = getattr(request, "full_phones_shown", Counter())
+    for (village_id, reason), count in shown.items():
+        personal_data_access_record(
+            actor=request.user,
+            village_id=village_id,
+            kind=PersonalDataAccess.Kind.PHONE_LIST,
+            reason=reason,
+            villager_count=count,
+            path=request.get_full_path(),
+        )
 
 
 @admin.register(RosterExport)
 class RosterExportAdmin(ReadOnlyAdmin, VillageScopedAdmin):
     list_display = ("exported_at", "village", "exported_by", "unmasked", "reason", "row_count")
     list_filter = ("unmasked", "village")
+
+
+@admin.register(PersonalDataAccess)
+class PersonalDataAccessAdmin(ReadOnlyAdmin, VillageScopedAdmin):
+    list_display = (
+        "viewed_at",
+        "village",
+        "viewer_name",
+        "kind",
+        "reason",
+        "villager_count",
+        "path",
+    )
+    list_filter = ("kind", "village")
+    search_fields = ("viewer_name", "reason")
+    list_select_related = ("village",)
