@@ -25,3 +25,22 @@ class ForbiddenOneLine(logging.Filter):
         record.exc_info = None
         record.exc_text = None
         return True
+
+
+class RedactPersonalNumbers(logging.Filter):
+    """Mask ID and mobile numbers in every record that reaches the handler.
+
+    The project's own log calls name ids, never numbers. This filter catches
+    what libraries log, such as a phone typed as a username, so the whole
+    message is formatted here and its arguments dropped.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from villagers.identity import redact_personal_numbers
+
+        message = record.getMessage()
+        redacted = redact_personal_numbers(message)
+        if redacted != message:
+            record.msg = redacted
+            record.args = None
+        return True

@@ -367,8 +367,17 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"forbidden_one_line": {"()": "nengliangbang.logs.ForbiddenOneLine"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "forbidden_one_line": {"()": "nengliangbang.logs.ForbiddenOneLine"},
+        "redact_personal_numbers": {"()": "nengliangbang.logs.RedactPersonalNumbers"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_personal_numbers"],
+        }
+    },
     "root": {
         "handlers": ["console"],
         "level": env_choice(

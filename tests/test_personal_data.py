@@ -175,7 +175,10 @@ def test_other_errors_keep_their_log(client, world, caplog):
 def test_objection_forms_have_unique_ids(world, client):
     for villager in (world.neighbour, world.spouse):
         claim = claim_submit(
-            actor=world.recorder, villager=villager, rule=rule("volunteer", 5), act_date=date(2026, 11, 20)
+            actor=world.recorder,
+            villager=villager,
+            rule=rule("volunteer", 5),
+            act_date=date(2026, 11, 20),
         )
         claim_approve(actor=world.approver, claim_id=claim.pk)
     client.force_login(world.villager_user)
@@ -216,3 +219,39 @@ def test_deploy_check_accepts_uploads_outside(settings, tmp_path):
     settings.PRIVATE_FILES_ROOT = tmp_path / "private"
 
     assert deploy_errors() == []
+
+
+# --- numbers in free text and third-party log lines -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("回电 18866667777。", "回电 188****7777。"),
+        ("+86 139-1234-5678", "139****5678"),
+        ("身份证 33010919800517123X 号", "身份证 330109********123X 号"),
+        ("2026-12-05 09:53, matter 12345", "2026-12-05 09:53, matter 12345"),
+        ("order 12345678901234567890", "order 12345678901234567890"),
+    ],
+)
+def test_numbers_redacted_in_text(text, expected):
+    from villagers.identity import redact_personal_numbers
+
+    assert redact_personal_numbers(text) == expected
+
+
+def test_console_log_masks_library_numbers():
+    from nengliangbang.logs import RedactPersonalNumbers
+
+    record = logging.LogRecord(
+        "axes", logging.WARNING, __file__, 1, "login failed for %s", ("13912345678",), None
+    )
+
+    assert RedactPersonalNumbers().filter(record)
+    assert record.getMessage() == "login failed for 139****5678"
+    console = logging.getLogger().handlers
+    assert any(
+        isinstance(log_filter, RedactPersonalNumbers)
+        for handler in console
+        for log_filter in handler.filters
+    )

@@ -1,7 +1,6 @@
 """Access rules: the villages whose data each user may see and change."""
 
 from django.db.models import QuerySet
-
 from django.utils.translation import gettext as _
 
 from .models import User, Village, Villager

@@ -186,7 +186,7 @@ def phone_column(user: User, shown: Counter):
 
 
 def _log_full_phones(request) -> None:
-    shown: Counter = getattr(request, "full_phones_shown", Counter())
+    shown: Counter = getattr(request, "full_phones_shown", None) or Counter()
     for (village_id, reason), count in shown.items():
         personal_data_access_record(
             actor=request.user,
