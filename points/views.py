@@ -249,12 +249,13 @@ def notice_board(request, village_id: int):
     if not is_villager and not _may_view_entries(request.user, village.pk):
         raise Http404
     display = village.ranking_name_display
+    today = timezone.localdate()
     # Each claim gets its own form, with ids unique on the page (id_claim12_reason);
     # the field names stay plain, so claim_object reads them as before.
     claims = [
         (
             claim,
-            selectors.public_name(claim.villager.name, display),
+            selectors.notice_public_name(claim.villager, display, today),
             ObjectionForm(auto_id=f"id_claim{claim.pk}_%s"),
         )
         for claim in selectors.notice_board(village=village, now=timezone.now())
