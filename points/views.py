@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from nengliangbang.uploads import photo_error_field
 from villagers.access import can_act_in_village, villages_for
 from villagers.models import District, Household, User, Village, Villager
 
@@ -325,8 +326,10 @@ def claim_for_self(request):
                 submission_key=form.cleaned_data["form_key"],
                 channel=Claim.Channel.SELF,
             )
-        except (PermissionDenied, ValidationError) as error:
-            form.add_error(None, error if isinstance(error, ValidationError) else str(error))
+        except ValidationError as error:
+            form.add_error(photo_error_field(error), error)
+        except PermissionDenied as error:
+            form.add_error(None, str(error))
         else:
             messages.success(request, _("Your claim was sent; an approver will review it."))
             return redirect("my-entries")
