@@ -255,3 +255,45 @@ def test_console_log_masks_library_numbers():
         for handler in console
         for log_filter in handler.filters
     )
+
+
+# --- admin pages of villagers for staff who see masked numbers -----------------------------
+
+
+def test_villager_admin_pages_mask_for_recorder(client, world):
+    villager = world.villager
+    villager.phone = "13912345678"
+    villager.save()
+    villager.phone = "13987654321"
+    villager.birth_date = date(1981, 6, 18)
+    villager.save()
+    full_id = _full_id_number(villager)
+    client.force_login(world.recorder)
+    history = villager.history.order_by("history_id").first()
+    pages = [
+        VILLAGER_LIST,
+        reverse("admin:villagers_villager_change", args=[villager.pk]),
+        reverse("admin:villagers_villager_history", args=[villager.pk]),
+        reverse("admin:villagers_villager_simple_history", args=[villager.pk, history.history_id]),
+        reverse("admin:villagers_household_change", args=[world.household_a1.pk]),
+    ]
+
+    for url in pages:
+        body = client.get(url).content.decode()
+        for number in (
+            "13912345678",
+            "13987654321",
+            full_id,
+            full_id[6:14],
+            "1981-06-18",
+            "1980-05-17",
+        ):
+            assert number not in body, f"{url} shows {number}"
+        for date_text in ("1980年5月17日", "1981年6月18日"):
+            assert date_text not in body, f"{url} shows {date_text}"
+
+
+def _full_id_number(villager) -> str:
+    from villagers.identity import decrypt_id_number
+
+    return decrypt_id_number(villager.id_number_encrypted, digest=villager.id_number_digest)

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper
 
 from .access import full_phone_reason
 from .admin_roster import RosterAdminMixin
@@ -153,6 +154,13 @@ class VillagerAdmin(RosterAdminMixin, VillageScopedAdmin):
             excluded.remove("birth_date")
         return excluded
 
+    def get_historical_record_context_helper(self, request, historical_record):
+        return MaskedHistoryHelper(
+            self.model,
+            historical_record,
+            full_birth_date=request.user.has_perm(FULL_DATA_PERMISSION),
+        )
+
     @admin.display(description=_("ID number"))
     def masked_id_number(self, villager: Villager) -> str:
         return villager.id_number_masked
@@ -164,6 +172,25 @@ class VillagerAdmin(RosterAdminMixin, VillageScopedAdmin):
     @admin.display(description=_("phone"))
     def masked_phone(self, villager: Villager) -> str:
         return mask_phone(villager.phone) if villager.phone else ""
+
+
+class MaskedHistoryHelper(HistoricalRecordContextHelper):
+    """Show a villager's changes on the history page with phones masked.
+
+    The birth date, which is characters 7 to 14 of the ID number, shows as its
+    year unless ``full_birth_date``, as on the change page.
+    """
+
+    def __init__(self, *args, full_birth_date: bool, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.full_birth_date = full_birth_date
+
+    def prepare_delta_change_value(self, change, value):
+        if change.field == "phone" and value:
+            return mask_phone(value)
+        if change.field == "birth_date" and value and not self.full_birth_date:
+            return value.year
+        return super().prepare_delta_change_value(change, value)
 
 
 def phone_column(user: User, shown: Counter):
