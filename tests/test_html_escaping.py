@@ -19,7 +19,7 @@ from patrols.services import (
     patrol_notes_save,
     patrol_start,
 )
-from points.models import Category
+from points.models import Category, PointsPolicy
 from points.services import claim_approve, claim_submit, objection_raise
 from villagers.models import Village
 
@@ -66,7 +66,6 @@ def marked(world):
     scored = rule("volunteer", 5)
     scored.title, scored.self_claim = MARKUP, True
     scored.save()
-    world.rule = scored
 
     posted = claim_submit(
         actor=world.recorder, villager=world.villager, rule=scored, act_date=ACT_DATE, note=MARKUP
@@ -78,8 +77,6 @@ def marked(world):
     world.pending = claim_submit(
         actor=world.recorder, villager=world.villager, rule=scored, act_date=ACT_DATE, note=MARKUP
     )
-    from points.models import PointsPolicy
-
     PointsPolicy.objects.update_or_create(village=village, defaults={"notice_days": 5})
     claim_approve(actor=world.approver, claim_id=noticed.pk)
     villager_of_a2 = UserFactory(username="cunmin2", village=village, roles=["村民"])

@@ -14,7 +14,9 @@ from django.core.checks import run_checks
 from django.test import Client
 from django.urls import Resolver404, resolve, reverse
 
+from nengliangbang.logs import RedactPersonalNumbers
 from points.services import claim_approve, claim_submit
+from villagers.identity import decrypt_id_number, redact_personal_numbers
 from villagers.models import PersonalDataAccess
 from villagers.roster.exporting import roster_export
 
@@ -235,14 +237,10 @@ def test_deploy_check_accepts_uploads_outside(settings, tmp_path):
     ],
 )
 def test_numbers_redacted_in_text(text, expected):
-    from villagers.identity import redact_personal_numbers
-
     assert redact_personal_numbers(text) == expected
 
 
 def test_console_log_masks_library_numbers():
-    from nengliangbang.logs import RedactPersonalNumbers
-
     record = logging.LogRecord(
         "axes", logging.WARNING, __file__, 1, "login failed for %s", ("13912345678",), None
     )
@@ -294,6 +292,4 @@ def test_villager_admin_pages_mask_for_recorder(client, world):
 
 
 def _full_id_number(villager) -> str:
-    from villagers.identity import decrypt_id_number
-
     return decrypt_id_number(villager.id_number_encrypted, digest=villager.id_number_digest)

@@ -24,6 +24,7 @@ from django.urls import reverse
 from PIL import Image
 
 from nengliangbang.celery import app
+from villagers.identity import decrypt_id_number
 from villagers.models import RosterUpload, Villager
 from villagers.roster import uploads
 
@@ -362,6 +363,4 @@ def _self_claim_rule():
 
 
 def _full_id_number(villager: Villager) -> str:
-    from villagers.identity import decrypt_id_number
-
     return decrypt_id_number(villager.id_number_encrypted, digest=villager.id_number_digest)

@@ -87,10 +87,10 @@ def mask_phone(value: str) -> str:
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
 
 
-# An ID number or a mainland mobile number inside free text, such as a villager's
-# description of a problem: 18 characters, or 11 digits starting with 1, that
-# are not part of a longer run, the mobile optionally with +86 and split by
-# spaces or dashes as people type it (139 1234 5678).
+# ID numbers and mainland mobile numbers inside free text, such as a villager's
+# description of a problem. An ID number is 18 characters and a mobile number is
+# 11 digits starting with 1, neither part of a longer run. A mobile number may
+# carry +86 and be split by spaces or dashes, as people type it (139 1234 5678).
 _ID_NUMBER_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 _MOBILE_IN_TEXT = re.compile(r"(?<![\d+])(?:\+?86[ -]?)?(1\d{2})[ -]?(\d{4})[ -]?(\d{4})(?!\d)")
 

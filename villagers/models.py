@@ -476,10 +476,10 @@ class RosterExport(models.Model):
 class PersonalDataAccess(models.Model):
     """A log entry of one showing of full ID numbers or phones: who, when, where and why.
 
-    The data shown is not stored, only how many villagers it covered. Staff
-    who may see full phones by their role (the village party secretary, a
-    district secretary for their own district) get their role as the reason;
-    an unmasked roster export stores the reason its author typed.
+    The data shown is not stored, only how many villagers it covered. The
+    village party secretary and district secretaries see full phones by their
+    role, so the role is stored as the reason. An unmasked roster export
+    stores the reason its author typed.
     """
 
     class Kind(models.TextChoices):
