@@ -287,9 +287,26 @@ def test_villager_admin_pages_mask_for_recorder(client, world):
             "1980-05-17",
         ):
             assert number not in body, f"{url} shows {number}"
-        for date_text in ("1980年5月17日", "1981年6月18日"):
+        for date_text in ("1980年5月17日", "1981年6月18日", "1980/05/17", "1981/06/18"):
             assert date_text not in body, f"{url} shows {date_text}"
 
 
 def _full_id_number(villager) -> str:
     return decrypt_id_number(villager.id_number_encrypted, digest=villager.id_number_digest)
+
+
+def test_villager_page_with_birth_date_logged(client, world):
+    change_page = reverse("admin:villagers_villager_change", args=[world.villager.pk])
+    client.force_login(world.village_admin)
+
+    shown = client.get(change_page)
+    client.force_login(world.recorder)
+    masked = client.get(change_page)
+
+    assert 'value="1980/05/17"' in shown.text
+    assert "1980/05/17" not in masked.text
+    access = PersonalDataAccess.objects.get()
+    assert access.kind == PersonalDataAccess.Kind.VILLAGER_PAGE
+    assert access.viewed_by == world.village_admin
+    assert access.villager_count == 1
+    assert access.reason == "村书记：可查看完整个人信息"

@@ -2,6 +2,7 @@ from collections import Counter
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
@@ -154,6 +155,16 @@ class VillagerAdmin(RosterAdminMixin, VillageScopedAdmin):
             excluded.remove("birth_date")
         return excluded
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        _log_full_id_number_view(request, object_id, response)
+        return response
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        response = super().history_form_view(request, object_id, version_id, extra_context)
+        _log_full_id_number_view(request, object_id, response)
+        return response
+
     def get_historical_record_context_helper(self, request, historical_record):
         return MaskedHistoryHelper(
             self.model,
@@ -210,6 +221,34 @@ def phone_column(user: User, shown: Counter):
         return villager.phone
 
     return phone
+
+
+def _log_full_id_number_view(request, object_id, response) -> None:
+    """Log a villager page that shows the full birth date beside the masked ID number.
+
+    The two together are the whole ID number, so users with the full-data
+    permission are logged as if they had seen it. Only pages shown (200) count.
+    """
+    if request.method != "GET" or response.status_code != 200:
+        return
+    if not request.user.has_perm(FULL_DATA_PERMISSION):
+        return
+    villager = (
+        Villager.objects.filter(pk=object_id)
+        .exclude(id_number_encrypted="")
+        .values("household__village_id")
+        .first()
+    )
+    if villager is None:
+        return
+    personal_data_access_record(
+        actor=request.user,
+        village_id=villager["household__village_id"],
+        kind=PersonalDataAccess.Kind.VILLAGER_PAGE,
+        reason=gettext("Village party secretary: may see full personal data"),
+        villager_count=1,
+        path=request.get_full_path(),
+    )
 
 
 def _log_full_phones(request) -> None:

@@ -485,6 +485,7 @@ class PersonalDataAccess(models.Model):
     class Kind(models.TextChoices):
         PHONE_LIST = "phone_list", _("Full phones on the villager list")
         ROSTER_EXPORT = "roster_export", _("Roster export with full ID and phone numbers")
+        VILLAGER_PAGE = "villager_page", _("Villager page with the full birth date")
 
     village = models.ForeignKey(
         Village, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
