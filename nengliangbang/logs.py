@@ -1,4 +1,4 @@
-"""Logging filters shared by the web process and the Celery worker."""
+"""Logging filters that settings.LOGGING attaches to loggers and handlers."""
 
 import logging
 
