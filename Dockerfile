@@ -9,7 +9,9 @@ COPY pyproject.toml ./
 RUN pip install --no-cache-dir --disable-pip-version-check -e .
 COPY . .
 RUN DJANGO_SECRET_KEY=build-only python manage.py collectstatic --no-input -v 0 \
-    && mkdir -p /app/var/media && chown -R app:app /app/var
+    && mkdir -p /app/var /srv/nengliangbang/media /srv/nengliangbang/private \
+    && chown -R app:app /app/var /srv/nengliangbang \
+    && chmod 0700 /srv/nengliangbang/private
 
 USER app
 EXPOSE 8000

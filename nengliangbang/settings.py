@@ -367,12 +367,25 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "forbidden_one_line": {"()": "nengliangbang.logs.ForbiddenOneLine"},
+        "redact_personal_numbers": {"()": "nengliangbang.logs.RedactPersonalNumbers"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_personal_numbers"],
+        }
+    },
     "root": {
         "handlers": ["console"],
         "level": env_choice(
             "LOG_LEVEL", default="INFO", choices={"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
         ),
     },
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["forbidden_one_line"]},
+    },
 }

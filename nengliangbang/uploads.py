@@ -75,6 +75,20 @@ def _photo_open(upload: IO[bytes]) -> Image.Image:
     return image
 
 
+# Codes of the ValidationErrors that photo_clean raises.
+PHOTO_ERROR_CODES = {"photo_too_large", "photo_invalid", "photo_too_many_pixels"}
+
+
+def photo_error_field(error: ValidationError, field: str = "photo") -> str | None:
+    """Return ``field`` when a service's ``error`` is about the uploaded photo, else None.
+
+    Views pass the result to ``form.add_error``, so the message shows beside
+    the photo field instead of above the form.
+    """
+    codes = {getattr(item, "code", None) for item in error.error_list}
+    return field if codes & PHOTO_ERROR_CODES else None
+
+
 def photo_upload_path(folder: str) -> str:
     """Return a fresh storage path for a photo under ``folder``, such as ``claims/2026/12/<uuid>.jpg``.
 

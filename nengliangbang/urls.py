@@ -1,8 +1,9 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import set_language
 
+# Uploaded files have no public URL, not even with DEBUG on: photos are sent
+# by views that check who asks (claim-photo, patrol-photo, matter-photo).
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/setlang/", set_language, name="set_language"),
@@ -14,8 +15,3 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("api/", include("api.urls")),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -12,6 +12,8 @@ from typing import Protocol
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from villagers.identity import redact_personal_numbers
+
 logger = logging.getLogger(__name__)
 
 
@@ -31,10 +33,17 @@ def mask_phone(phone: str) -> str:
 
 
 class LoggingBackend:
-    """Write each text to the log instead of sending it, with the phone number masked."""
+    """Write each text to the log instead of sending it, with the phone number masked.
+
+    The text can quote what a villager typed, so any ID or phone number in it is masked too.
+    """
 
     def send(self, *, phone: str, text: str) -> None:
-        logger.info("sms to %s not sent (logging backend): %s", mask_phone(phone), text)
+        logger.info(
+            "sms to %s not sent (logging backend): %s",
+            mask_phone(phone),
+            redact_personal_numbers(text),
+        )
 
 
 def get_backend() -> SmsBackend:

@@ -7,6 +7,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from nengliangbang.uploads import photo_error_field
 from villagers.access import villages_for
 from villagers.models import Villager
 
@@ -32,8 +33,10 @@ def problem_report(request):
                 photo=data["photo"],
                 form_key=data["form_key"],
             )
-        except (PermissionDenied, ValidationError) as error:
-            form.add_error(None, error if isinstance(error, ValidationError) else str(error))
+        except ValidationError as error:
+            form.add_error(photo_error_field(error), error)
+        except PermissionDenied as error:
+            form.add_error(None, str(error))
         else:
             messages.success(
                 request, _("Your report was sent to the district secretary. Thank you.")

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from nengliangbang.uploads import photo_error_field
 from villagers.access import villages_for
 from villagers.models import District, User
 
@@ -54,8 +55,9 @@ def _run(request, call, *, form_name: str, form, success: str):
     try:
         call()
     except ValidationError as error:
+        field = photo_error_field(error) if "photo" in form.fields else None
         for message in error.messages:
-            form.add_error(None, message)
+            form.add_error(field, message)
         return patrol_home(request, forms={form_name: form}, status=400)
     messages.success(request, success)
     return redirect("patrol-home")

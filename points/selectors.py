@@ -85,6 +85,17 @@ def public_name(name: str, display: str) -> str:
     return ""
 
 
+def notice_public_name(villager: Villager, display: str, today: date) -> str:
+    """Return the villager's name as the notice board shows it, or "" for a minor.
+
+    A villager under the minimum ranking age is never named in public; the
+    board shows their household number only.
+    """
+    if villager.birth_date > latest_birth_date_ranked(today):
+        return ""
+    return public_name(villager.name, display)
+
+
 def latest_birth_date_ranked(today: date) -> date:
     """Return the latest birth date of a villager old enough to be ranked by name."""
     year = today.year - MINIMUM_RANKING_AGE

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from nengliangbang.uploads import photo_error_field
 from villagers.access import can_act_in_village, villages_for
 from villagers.models import District, Household, User, Village, Villager
 
@@ -249,8 +250,15 @@ def notice_board(request, village_id: int):
     if not is_villager and not _may_view_entries(request.user, village.pk):
         raise Http404
     display = village.ranking_name_display
+    today = timezone.localdate()
+    # Each claim gets its own form, with ids unique on the page (id_claim12_reason);
+    # the field names stay plain, so claim_object reads them as before.
     claims = [
-        (claim, selectors.public_name(claim.villager.name, display))
+        (
+            claim,
+            selectors.notice_public_name(claim.villager, display, today),
+            ObjectionForm(auto_id=f"id_claim{claim.pk}_%s"),
+        )
         for claim in selectors.notice_board(village=village, now=timezone.now())
     ]
     return render(
@@ -260,7 +268,6 @@ def notice_board(request, village_id: int):
             "village": village,
             "claims": claims,
             "may_object": is_villager,
-            "form": ObjectionForm(),
         },
     )
 
@@ -319,8 +326,10 @@ def claim_for_self(request):
                 submission_key=form.cleaned_data["form_key"],
                 channel=Claim.Channel.SELF,
             )
-        except (PermissionDenied, ValidationError) as error:
-            form.add_error(None, error if isinstance(error, ValidationError) else str(error))
+        except ValidationError as error:
+            form.add_error(photo_error_field(error), error)
+        except PermissionDenied as error:
+            form.add_error(None, str(error))
         else:
             messages.success(request, _("Your claim was sent; an approver will review it."))
             return redirect("my-entries")

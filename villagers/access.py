@@ -1,6 +1,7 @@
 """Access rules: the villages whose data each user may see and change."""
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from .models import User, Village, Villager
 
@@ -32,6 +33,16 @@ def can_see_full_phone(user: User, villager: Villager) -> bool:
     and the secretary of the villager's own district may. Other users get the
     masked number. The caller must already have scoped ``villager`` to the user's villages.
     """
+    return full_phone_reason(user, villager) != ""
+
+
+def full_phone_reason(user: User, villager: Villager) -> str:
+    """Return the role that lets ``user`` see the villager's whole phone, or "" when none does.
+
+    The role is the reason stored in the log of personal data accesses.
+    """
     if user.has_perm("villagers.view_full_phone"):
-        return True
-    return villager.household.district.secretary_id == user.pk
+        return _("Village party secretary: calls villagers of the village")
+    if villager.household.district.secretary_id == user.pk:
+        return _("District secretary: calls villagers of their own district")
+    return ""

@@ -30,6 +30,19 @@ class VillageScopedAdmin(SimpleHistoryAdmin):
         "Villager": "household__village",
     }
 
+    def history_view(self, request, object_id, extra_context=None):
+        # Log-like models (exports, escalations, ledger entries) keep no
+        # simple-history table; their history page is the admin's own log.
+        if not hasattr(self.model._meta, "simple_history_manager_attribute"):
+            return admin.ModelAdmin.history_view(self, request, object_id, extra_context)
+        return super().history_view(request, object_id, extra_context)
+
+    @property
+    def object_history_template(self):  # type: ignore[override]
+        if hasattr(self.model._meta, "simple_history_manager_attribute"):
+            return "simple_history/object_history.html"
+        return None
+
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         if request.user.is_superuser:

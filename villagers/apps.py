@@ -23,4 +23,6 @@ class VillagersConfig(AppConfig):
     verbose_name = _("Villages and villagers")
 
     def ready(self) -> None:
+        import nengliangbang.checks  # noqa: F401 - registers the deploy checks
+
         post_migrate.connect(_sync_roles_after_migrate, sender=self)

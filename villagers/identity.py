@@ -87,6 +87,20 @@ def mask_phone(value: str) -> str:
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
 
 
+# ID numbers and mainland mobile numbers inside free text, such as a villager's
+# description of a problem. An ID number is 18 characters and a mobile number is
+# 11 digits starting with 1, neither part of a longer run. A mobile number may
+# carry +86 and be split by spaces or dashes, as people type it (139 1234 5678).
+_ID_NUMBER_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+_MOBILE_IN_TEXT = re.compile(r"(?<![\d+])(?:\+?86[ -]?)?(1\d{2})[ -]?(\d{4})[ -]?(\d{4})(?!\d)")
+
+
+def redact_personal_numbers(text: str) -> str:
+    """Mask every ID number and mobile number found in ``text``, as mask_id_number and mask_phone do."""
+    text = _ID_NUMBER_IN_TEXT.sub(lambda match: mask_id_number(match.group()), text)
+    return _MOBILE_IN_TEXT.sub(lambda match: f"{match[1]}****{match[3]}", text)
+
+
 def id_number_digest(value: str) -> str:
     key = settings.PERSONAL_DATA_KEY.encode()
     normalised = unicodedata.normalize("NFKC", value).strip().upper()

@@ -473,6 +473,55 @@ class RosterExport(models.Model):
         return f"{self.village_id} {self.exported_at:%Y-%m-%d %H:%M}"
 
 
+class PersonalDataAccess(models.Model):
+    """A log entry of one showing of full ID numbers or phones: who, when, where and why.
+
+    The data shown is not stored, only how many villagers it covered. The
+    village party secretary and district secretaries see full phones by their
+    role, so the role is stored as the reason. An unmasked roster export
+    stores the reason its author typed.
+    """
+
+    class Kind(models.TextChoices):
+        PHONE_LIST = "phone_list", _("Full phones on the villager list")
+        ROSTER_EXPORT = "roster_export", _("Roster export with full ID and phone numbers")
+        VILLAGER_PAGE = "villager_page", _("Villager page with the full birth date")
+
+    village = models.ForeignKey(
+        Village, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+    )
+    viewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("viewed by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # The username, kept readable after the account is deleted.
+    viewer_name = models.CharField(_("user name"), max_length=150)
+    viewed_at = models.DateTimeField(_("viewed at"))
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    reason = models.CharField(_("reason"), max_length=200)
+    villager_count = models.PositiveIntegerField(_("villagers"))
+    path = models.CharField(_("page"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("personal data access")
+        verbose_name_plural = _("personal data accesses")
+        ordering = ["-viewed_at"]
+        indexes = [
+            # The admin list of one village's accesses, newest first.
+            models.Index(fields=["village", "-viewed_at"], name="personaldataaccess_list_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="personaldataaccess_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.viewer_name} {self.viewed_at:%Y-%m-%d %H:%M}"
+
+
 # The roster's word for the household head in the 与户主关系 column.
 HEAD_RELATION = "户主"
 

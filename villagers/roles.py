@@ -27,6 +27,7 @@ PERMISSIONS: dict[str, list[str]] = {
         "villagers.view_full_phone",
         "villagers.view_villagermove",
         "villagers.view_rosterexport",
+        "villagers.view_personaldataaccess",
         "points.view_category",
         "points.view_rule",
         "points.add_rule",

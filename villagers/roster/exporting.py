@@ -11,7 +11,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
 from ..identity import decrypt_id_number, mask_phone
-from ..models import RosterExport, User, Village, Villager
+from ..models import PersonalDataAccess, RosterExport, User, Village, Villager
+from ..services import personal_data_access_record
 from .columns import COLUMN_HEADINGS
 from .normalising import POPULATION_TYPE_LABELS
 
@@ -89,6 +90,14 @@ def roster_export(
             reason=reason,
             row_count=count,
         )
+        if unmasked and actor is not None:
+            personal_data_access_record(
+                actor=actor,
+                village_id=village.pk,
+                kind=PersonalDataAccess.Kind.ROSTER_EXPORT,
+                reason=reason,
+                villager_count=count,
+            )
         workbook.save(output)
     logger.info(
         "roster of village %s exported by user %s: %s rows, unmasked %s",

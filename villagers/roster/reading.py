@@ -39,6 +39,8 @@ HEADER_MIN_HEADINGS = 3
 # Bytes read at a time when checking whether a text file is UTF-8.
 _DECODE_CHUNK = 1 << 16
 _CSV_SUFFIXES = {".csv", ".txt"}
+# Every .xlsx workbook is a ZIP archive, which starts with these bytes.
+_ZIP_SIGNATURE = b"PK\x03\x04"
 _MERGE_CELL_TAG = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}mergeCell"
 
 
@@ -61,18 +63,22 @@ class Roster:
 def open_roster(path: Path) -> Iterator[Roster]:
     """Open the roster at ``path``, find its header and yield it with its rows.
 
-    .csv and .txt files are read as text in UTF-8 (with or without a BOM) or,
-    when they are not valid UTF-8, GB18030, the superset of GBK that Excel on
-    Chinese Windows writes. Other files must be .xlsx workbooks.
+    The content decides how the file is read, not its name: a ZIP archive is
+    read as an .xlsx workbook whatever its suffix. Other .csv and .txt files
+    are read as text in UTF-8 (with or without a BOM) or, when they are not
+    valid UTF-8, GB18030, the superset of GBK that Excel on Chinese Windows
+    writes; a .csv file with NUL bytes is binary and rejected. Files with other
+    suffixes must be .xlsx workbooks.
 
     Raises RosterFileError when the file cannot be read or lacks a required column.
     """
     path = Path(path)
     try:
         with path.open("rb") as handle:
-            start = handle.read(8)
+            start = handle.read(_DECODE_CHUNK)
             handle.seek(0)
-            if path.suffix.lower() in _CSV_SUFFIXES:
+            if path.suffix.lower() in _CSV_SUFFIXES and not start.startswith(_ZIP_SIGNATURE):
+                _check_text(start)
                 yield _find_header(_csv_rows(handle))
             else:
                 _check_signature(start)
@@ -108,6 +114,18 @@ def _open_workbook(handle: IO[bytes]) -> Iterator[Roster]:
         workbook.close()
 
 
+def _check_text(start: bytes) -> None:
+    # Text in UTF-8 or GB18030 never contains a NUL byte; images, PDFs and
+    # old .xls workbooks renamed to .csv do.
+    if b"\x00" in start:
+        raise RosterFileError(
+            _(
+                "The file is named .csv but is not a text file. Save the roster from "
+                "Excel or WPS as .xlsx, or as CSV (comma separated)."
+            )
+        )
+
+
 def _check_signature(start: bytes) -> None:
     # An .xlsx file is a ZIP archive. Old .xls workbooks and password-protected
     # .xlsx files are both OLE2 compound files.
@@ -118,7 +136,7 @@ def _check_signature(start: bytes) -> None:
                 "Open it in Excel or WPS, remove any password and save it as .xlsx."
             )
         )
-    if not start.startswith(b"PK"):
+    if not start.startswith(_ZIP_SIGNATURE):
         raise RosterFileError(_not_xlsx_message())
 
 
