@@ -7,7 +7,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
-from villagers.access import villages_for
+from villagers.access import can_see_district
 from villagers.models import Villager
 
 from . import services
@@ -64,10 +64,7 @@ def matter_photo(request, photo_id: int):
     allowed = (
         matter.reported_by_id == user.pk
         or matter.district.secretary_id == user.pk
-        or (
-            user.has_perm("patrols.view_matter")
-            and villages_for(user).filter(pk=matter.village_id).exists()
-        )
+        or (user.has_perm("patrols.view_matter") and can_see_district(user, matter.district_id))
     )
     if not allowed:
         raise Http404

@@ -14,6 +14,7 @@ VILLAGER = "村民"
 # Permission codenames per role, as "app_label.codename".
 PERMISSIONS: dict[str, list[str]] = {
     VILLAGE_ADMIN: [
+        "villagers.view_every_district",
         "villagers.view_village",
         "villagers.change_village",
         "villagers.view_district",
@@ -66,6 +67,9 @@ PERMISSIONS: dict[str, list[str]] = {
         "api.view_roster",
         "accounts.reset_villager_login",
         "accounts.view_loginreset",
+        "villagers.view_user",
+        "villagers.add_user",
+        "villagers.change_user",
     ],
     DISTRICT_SECRETARY: [
         "villagers.view_district",
@@ -90,6 +94,7 @@ PERMISSIONS: dict[str, list[str]] = {
         "api.view_roster",
     ],
     RECORDER: [
+        "villagers.view_every_district",
         "villagers.view_household",
         "villagers.view_villager",
         "points.view_category",
@@ -101,6 +106,7 @@ PERMISSIONS: dict[str, list[str]] = {
         "api.view_roster",
     ],
     APPROVER: [
+        "villagers.view_every_district",
         "villagers.view_household",
         "villagers.view_villager",
         "points.view_category",
@@ -115,6 +121,7 @@ PERMISSIONS: dict[str, list[str]] = {
         "points.decide_objection",
     ],
     TOWNSHIP_VIEWER: [
+        "villagers.view_every_district",
         "villagers.view_village",
         "villagers.view_district",
         "points.view_category",
@@ -129,3 +136,7 @@ PERMISSIONS: dict[str, list[str]] = {
     ],
     VILLAGER: ["patrols.report_own_matter"],
 }
+
+# Roles a village party secretary may give to users of the village in the
+# admin. The township viewer role spans villages, so only a superuser gives it.
+VILLAGE_ROLES = (VILLAGE_ADMIN, DISTRICT_SECRETARY, RECORDER, APPROVER, VILLAGER)
