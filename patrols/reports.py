@@ -64,7 +64,10 @@ def matter_photo(request, photo_id: int):
     allowed = (
         matter.reported_by_id == user.pk
         or matter.district.secretary_id == user.pk
-        or (user.has_perm("patrols.view_matter") and can_see_district(user, matter.district_id))
+        or (
+            user.has_perm("patrols.view_matter")
+            and can_see_district(user, district_id=matter.district_id, village_id=matter.village_id)
+        )
     )
     if not allowed:
         raise Http404

@@ -166,7 +166,9 @@ def patrol_photo(request, photo_id: int):
     patrol = photo.patrol
     allowed = patrol.secretary_id == request.user.pk or (
         request.user.has_perm("patrols.view_patrol")
-        and can_see_district(request.user, patrol.district_id)
+        and can_see_district(
+            request.user, district_id=patrol.district_id, village_id=patrol.district.village_id
+        )
     )
     if not allowed:
         raise Http404

@@ -202,7 +202,9 @@ def _may_view_entries(user: User, household: Household) -> bool:
     That is staff of the village who see every district, the secretary of the
     household's district, and township viewers over the village.
     """
-    return user.is_staff and can_see_district(user, household.district_id)
+    return user.is_staff and can_see_district(
+        user, district_id=household.district_id, village_id=household.village_id
+    )
 
 
 # Explanations ---------------------------------------------------------------------
@@ -421,7 +423,10 @@ def household_public(request, household_id: int):
         "village": household.village,
         "today": today,
         "may_record": request.user.has_perm("points.add_claim")
-        and can_act_in_village(request.user, household.village_id),
+        and can_act_in_village(request.user, household.village_id)
+        and can_see_district(
+            request.user, district_id=household.district_id, village_id=household.village_id
+        ),
     }
     if not household.ranking_opt_out:
         stars, points = selectors.household_stars(household=household, year=today.year)
@@ -443,7 +448,7 @@ def plaque_sheet(request, district_id: int):
     if (
         not user.has_perm("villagers.view_household")
         or not can_act_in_village(user, district.village_id)
-        or not can_see_district(user, district.pk)
+        or not can_see_district(user, district_id=district.pk, village_id=district.village_id)
     ):
         raise Http404
     households = Household.objects.filter(district=district).order_by("number")

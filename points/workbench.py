@@ -62,6 +62,8 @@ def claim_decide(request, claim_id: int):
     village_id = user.village_id
     if village_id is None:
         raise Http404
+    if not user.has_perm("points.approve_claim"):
+        raise PermissionDenied
     if not Claim.objects.filter(pk=claim_id, villager__household__village_id=village_id).exists():
         raise Http404
     try:

@@ -255,7 +255,14 @@ def test_batch_entry_refused(world, client, persona):
 
 @pytest.mark.parametrize(
     ("persona", "status"),
-    [("villager_user", 200), ("recorder", 200), ("outsider", 404), ("secretary_a2", 200)],
+    [
+        ("villager_user", 200),
+        ("recorder", 200),
+        ("secretary_a1", 200),
+        ("outsider", 404),
+        # The claim's villager lives in district A1, which is not theirs.
+        ("secretary_a2", 404),
+    ],
 )
 def test_photo_view_checks_access(posted, client, persona, status):
     client.force_login(getattr(posted, persona))
@@ -288,7 +295,10 @@ def test_board_hides_name_on_deduction(world, english):
     world.village_a.ranking_name_display = Village.NameDisplay.FULL
     world.village_a.save()
     claim = claim_submit(
-        actor=world.recorder, villager=world.neighbour, rule=rule("volunteer", -5), act_date=ACT_DATE
+        actor=world.recorder,
+        villager=world.neighbour,
+        rule=rule("volunteer", -5),
+        act_date=ACT_DATE,
     )
     claim_approve(actor=world.approver, claim_id=claim.pk)
     english.force_login(world.villager_user)

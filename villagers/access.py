@@ -52,9 +52,25 @@ def scope_to_districts(queryset: QuerySet[M], user: User, path: str) -> QuerySet
     return queryset.filter(**{f"{path}__in": District.objects.filter(secretary_id=user.pk)})
 
 
-def can_see_district(user: User, district_id: int) -> bool:
-    """Return whether ``user`` may see the rows of this district."""
-    return districts_for(user).filter(pk=district_id).exists()
+def can_see_district(user: User, *, district_id: int, village_id: int) -> bool:
+    """Return whether ``user`` may see the rows of this district of this village.
+
+    It queries the database only for township viewers and district secretaries,
+    once the user's permissions are loaded.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    if user.township_id is not None:
+        in_scope = villages_for(user).filter(pk=village_id).exists()
+    else:
+        in_scope = user.village_id == village_id
+    if not in_scope:
+        return False
+    if sees_every_district(user):
+        return True
+    return District.objects.filter(pk=district_id, secretary_id=user.pk).exists()
 
 
 def can_act_in_village(user: User, village_id: int) -> bool:

@@ -27,7 +27,7 @@ admin.site.index_title = _("Village office")
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    """Logins: a superuser manages all; a village party secretary those of their own village.
+    """Logins. A superuser manages all of them, and a village party secretary those of their village.
 
     The village party secretary (with the user permissions of the village
     admin role) may give only the village roles, and never superuser status,

@@ -20,8 +20,8 @@ class HistoryAdmin(SimpleHistoryAdmin):
     """simple-history's admin with its history pages made read-only.
 
     simple-history saves a posted old version for any user who may view the
-    row, past the services that validate and record each change, so posted
-    reverts are refused: changes go through the change form.
+    row, past the services that validate and record each change. So a posted
+    revert is rejected, and changes go through the change form.
     """
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
@@ -44,6 +44,7 @@ class VillageScopedAdmin(HistoryAdmin):
     # Lookups from each foreign-key target model to its village and, for
     # models that belong to a district, to its district: form choices.
     choice_village_paths = {
+        "Township": "villages",
         "Village": "pk",
         "District": "village",
         "Household": "village",
@@ -52,6 +53,7 @@ class VillageScopedAdmin(HistoryAdmin):
         "Matter": "village",
         "Meeting": "village",
         "Claim": "villager__household__village",
+        "LedgerEntry": "village",
     }
     choice_district_paths = {
         "District": "pk",
@@ -59,6 +61,7 @@ class VillageScopedAdmin(HistoryAdmin):
         "Villager": "household__district",
         "Matter": "district",
         "Claim": "villager__household__district",
+        "LedgerEntry": "household__district",
     }
 
     def get_queryset(self, request):
@@ -110,7 +113,7 @@ def scoped_choices(model, user: User):
     if path is None:
         return None
     lookup = "pk__in" if path == "pk" else f"{path}__in"
-    choices = model._default_manager.filter(**{lookup: villages_for(user)})
+    choices = model._default_manager.filter(**{lookup: villages_for(user)}).distinct()
     district_path = VillageScopedAdmin.choice_district_paths.get(name)
     if district_path is not None:
         choices = scope_to_districts(choices, user, district_path)
