@@ -22,10 +22,11 @@ from patrols.models import (
 from patrols.services import matter_report
 from points.models import Claim, Objection, PointsPolicy
 from points.services import claim_submit
+from villagers import roles
 from villagers.models import Household, RosterExport, RosterUpload
 
 from .api_fixtures import ACT_DATE, build_api_world
-from .factories import rule
+from .factories import UserFactory, rule
 from .personas import build_world
 
 # Persona names, as the matrix's table uses them.
@@ -84,6 +85,9 @@ PHOTO_BYTES = b"\xff\xd8\xff\xe0 not a real jpeg"
 def build_matrix_world():
     """Build the suite's world and API data, then the marked rows the matrix needs."""
     world = build_api_world(build_world())
+    world.villager_user_b = UserFactory(
+        username="cunmin_b", village=world.village_b, roles=[roles.VILLAGER]
+    )
     _mark_households(world)
     # Matters reported after the meetings, so no meeting agenda lists them.
     world.matter_a1 = matter_report(

@@ -373,8 +373,11 @@ ADMIN = {
         added=only(VILLAGE_ADMIN, VILLAGE_B),
         changed=only(VILLAGE_ADMIN),
     ),
+    # The password of a villager's login; staff passwords are a superuser's.
     "admin/villagers/user/<id>/password/": Row(
-        get=only(VILLAGE_ADMIN), post=only(VILLAGE_ADMIN), args=("recorder", "approver_b")
+        get=only(VILLAGE_ADMIN),
+        post=only(VILLAGE_ADMIN),
+        args=("villager_user", "villager_user_b"),
     ),
     **admin_rows(
         "villagers/village",
@@ -784,4 +787,32 @@ def test_url_for_every_persona(matrix, db, eager_celery, key):
         with transaction.atomic():
             problems += request_as(persona, key, row, matrix)
             transaction.set_rollback(True)
-    assert problems == []
+    assert not problems, "\n".join(problems)
+
+
+# Each marker shows to a persona allowed to see it, so its absence elsewhere means something.
+MARKER_PAGES = [
+    (VILLAGE_ADMIN, "/admin/villagers/villager/", ["李小红", "王大力"]),
+    (VILLAGE_ADMIN, "/admin/villagers/household/", ["幸福路甲一号", "和平路甲二号"]),
+    (VILLAGE_ADMIN, "/patrols/matters/", ["甲一井盖丢失", "甲二水管漏水"]),
+    (VILLAGE_B, "/admin/villagers/villager/", ["赵外村"]),
+    (VILLAGE_B, "/admin/villagers/household/", ["新围路乙一号"]),
+    (VILLAGE_B, "/patrols/matters/", ["外村事项"]),
+    (VILLAGE_B, "/api/v1/follow-ups/", ["外村决定"]),
+    (VILLAGE_B, "/admin/villagers/user/", ["waicun"]),
+]
+
+
+def test_markers_cover_every_marker():
+    shown = {marker for _, _, markers in MARKER_PAGES for marker in markers}
+
+    assert shown == set(MARKERS)
+
+
+@pytest.mark.parametrize(("persona", "url", "markers"), MARKER_PAGES)
+def test_markers_show_to_their_readers(matrix, db, persona, url, markers):
+    text = body_text(client_as(persona, matrix).get(url))
+
+    for marker in markers:
+        assert persona in MARKERS[marker]
+        assert marker in text, marker

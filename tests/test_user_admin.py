@@ -181,6 +181,16 @@ def test_village_admin_cannot_open_others(client, world, username):
     assert password.status_code == 404
 
 
+@pytest.mark.parametrize(("persona", "status"), [("recorder", 403), ("villager_user", 200)])
+def test_village_admin_sets_only_villager_passwords(client, world, persona, status):
+    client.force_login(world.village_admin)
+    target = getattr(world, persona)
+
+    response = client.get(reverse("admin:auth_user_password_change", args=[target.pk]))
+
+    assert response.status_code == status
+
+
 def test_township_is_read_only_for_village_admin(client, world):
     client.force_login(world.village_admin)
 

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
 from . import roles
@@ -74,6 +75,15 @@ class UserAdmin(DjangoUserAdmin):
         if db_field.name == "groups" and not request.user.is_superuser:
             kwargs["queryset"] = Group.objects.filter(name__in=roles.VILLAGE_ROLES)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def user_change_password(self, request, id, form_url=""):
+        # Setting another staff member's password would let the village
+        # party secretary act as them, for example as the second approver.
+        target = self.get_object(request, id)
+        if not request.user.is_superuser and target is not None:
+            if target.is_staff and target.pk != request.user.pk:
+                raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
 
     def save_model(self, request, obj, form, change):
         if not request.user.is_superuser:
