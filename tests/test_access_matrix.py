@@ -120,7 +120,8 @@ def admin_rows(
     "none" where the admin has no such page.
     """
     base = f"admin/{model}/"
-    object_args = (args[0] or "missing", args[1]) if args[0] else ("missing", None)
+    # A model no role may open is requested with an id that matches no row.
+    object_args = (args[0] or "missing", args[1])
     rows = {
         base: Row(get=listed),
         f"{base}add/": Row(get=added, post=added),

@@ -42,7 +42,8 @@ class VillageScopedAdmin(HistoryAdmin):
     village_path = "village"
     district_path: str | None = None
     # Lookups from each foreign-key target model to its village and, for
-    # models that belong to a district, to its district: form choices.
+    # models that belong to a district, to its district. They filter the
+    # choices of the admin's forms.
     choice_village_paths = {
         "Township": "villages",
         "Village": "pk",
