@@ -46,9 +46,7 @@ def _cell(value, yes_no: tuple[str, str]):
     return force_str(value)
 
 
-def _csv_lines(
-    columns: Columns, rows: Iterable[dict], yes_no: tuple[str, str]
-) -> Iterator[str]:
+def _csv_lines(columns: Columns, rows: Iterable[dict], yes_no: tuple[str, str]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield UTF8_BOM + writer.writerow([force_str(heading) for _field, heading in columns])
     for row in rows:

@@ -1,5 +1,6 @@
 """API endpoints. Each one scopes its rows to the villages the user may see
-(``villages_for``), then filters, paginates or exports them.
+(``villages_for``) and, for users who do not see every district, to their own
+districts (``in_districts``), then filters, paginates or exports them.
 """
 
 from datetime import date
@@ -23,7 +24,7 @@ from patrols.services import matter_report
 from points import selectors as points_selectors
 from points.models import Balance, Category, Rule
 from points.services import claim_submit
-from villagers.access import villages_for
+from villagers.access import districts_for, scope_to_districts, sees_every_district, villages_for
 from villagers.models import District, Household, Township, Villager
 
 from . import selectors
@@ -60,6 +61,10 @@ class ApiView(GenericAPIView):
 
     def villages(self):
         return villages_for(self.request.user)
+
+    def in_districts(self, queryset: QuerySet, path: str) -> QuerySet:
+        """Narrow ``queryset`` to the user's own districts if they do not see every district."""
+        return scope_to_districts(queryset, self.request.user, path)
 
     def get_renderers(self):
         # Writes respond in JSON only, because CSV and XLSX are for reading.
@@ -191,8 +196,9 @@ class HouseholdViewSet(ScopedListViewSet):
     export_name = "households"
 
     def get_queryset(self) -> QuerySet:
+        households = Household.objects.filter(village__in=self.villages())
         return (
-            Household.objects.filter(village__in=self.villages())
+            self.in_districts(households, "district")
             .select_related("district")
             .order_by("village_id", "number")
         )
@@ -207,8 +213,9 @@ class VillagerViewSet(ScopedListViewSet):
     export_name = "villagers"
 
     def get_queryset(self) -> QuerySet:
+        villagers = Villager.objects.filter(household__village__in=self.villages())
         return (
-            Villager.objects.filter(household__village__in=self.villages())
+            self.in_districts(villagers, "household__district")
             .select_related("household")
             .order_by("household__village_id", "household__number", "id")
         )
@@ -223,7 +230,7 @@ class LedgerEntryViewSet(ScopedListViewSet):
     export_name = "ledger-entries"
 
     def get_queryset(self) -> QuerySet:
-        return selectors.ledger_entries(self.villages())
+        return self.in_districts(selectors.ledger_entries(self.villages()), "household__district")
 
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
@@ -244,7 +251,7 @@ class MatterViewSet(ScopedListViewSet):
     export_name = "matters"
 
     def get_queryset(self) -> QuerySet:
-        return selectors.matters(self.villages())
+        return self.in_districts(selectors.matters(self.villages()), "district")
 
     def get_serializer_context(self) -> dict:
         return {**super().get_serializer_context(), "now": timezone.now()}
@@ -290,7 +297,8 @@ class ClaimViewSet(ScopedListViewSet):
     export_name = "claims"
 
     def get_queryset(self) -> QuerySet:
-        return selectors.claims(self.villages())
+        claims = selectors.claims(self.villages())
+        return self.in_districts(claims, "villager__household__district")
 
     def get_serializer_class(self):
         if self.action == "create":
@@ -310,8 +318,9 @@ class ClaimViewSet(ScopedListViewSet):
 
     def _submit(self) -> tuple[int, dict]:
         serializer = api_serializers.ClaimSubmitSerializer(data=self.request.data)
-        serializer.fields["villager"].queryset = Villager.objects.filter(
-            household__village__in=self.villages()
+        villagers = Villager.objects.filter(household__village__in=self.villages())
+        serializer.fields["villager"].queryset = self.in_districts(
+            villagers, "household__district"
         ).select_related("household__village")
         serializer.is_valid(raise_exception=True)
         claim = claim_submit(actor=self.request.user, **serializer.validated_data)
@@ -328,7 +337,8 @@ class ObjectionViewSet(ScopedListViewSet):
     export_name = "objections"
 
     def get_queryset(self) -> QuerySet:
-        return selectors.objections(self.villages())
+        objections = selectors.objections(self.villages())
+        return self.in_districts(objections, "claim__villager__household__district")
 
 
 class MeetingViewSet(ScopedListViewSet):
@@ -369,7 +379,7 @@ class PointsStatisticsView(ApiView):
     export_name = "points-statistics"
 
     def get_queryset(self) -> QuerySet:
-        return selectors.ledger_entries(self.villages())
+        return self.in_districts(selectors.ledger_entries(self.villages()), "household__district")
 
     def get(self, request: Request, format: str | None = None) -> Response:
         entries = self.filter_queryset(self.get_queryset())
@@ -480,11 +490,13 @@ class OnTimeRateView(ApiView):
         query.is_valid(raise_exception=True)
         month_text = query.validated_data.get("month")
         month = date.fromisoformat(f"{month_text}-01") if month_text else timezone.localdate()
+        user = self.request.user
         rates = patrols_selectors.on_time_rates(
             villages=self.villages(),
             month=month,
             now=timezone.now(),
             by=query.validated_data["by"],
+            districts=None if sees_every_district(user) else districts_for(user),
         )
         rows = [
             {
@@ -531,7 +543,9 @@ class StarHouseholdView(ApiView):
         query = StarHouseholdQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         year = query.validated_data.get("year") or timezone.localdate().year
-        balances = selectors.star_households(self.villages(), year=year)
+        balances = self.in_districts(
+            selectors.star_households(self.villages(), year=year), "household__district"
+        )
         if "village" in query.validated_data:
             balances = balances.filter(village_id=query.validated_data["village"])
         if self.wants_export():
@@ -555,7 +569,8 @@ class PatrolComplianceView(ApiView):
     export_name = "patrol-compliance"
 
     def get_queryset(self) -> QuerySet:
-        return DailyPatrolCheck.objects.filter(district__village__in=self.villages())
+        checks = DailyPatrolCheck.objects.filter(district__village__in=self.villages())
+        return self.in_districts(checks, "district")
 
     def get(self, request: Request, format: str | None = None) -> Response:
         checks = self.filter_queryset(self.get_queryset())

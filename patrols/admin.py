@@ -55,9 +55,10 @@ class PatrolAdminForm(ServiceFormMixin):
 @admin.register(Patrol)
 class PatrolAdmin(ServiceSavedAdmin, VillageScopedAdmin):
     village_path = "district__village"
+    district_path = "district"
     form = PatrolAdminForm
     list_display = ("district", "secretary", "started_at", "ended_at", "patrol_duration")
-    list_filter = ("district",)
+    list_filter = (("district", admin.RelatedOnlyFieldListFilter),)
     list_select_related = ("district", "secretary")
     date_hierarchy = "started_at"
 
@@ -115,6 +116,7 @@ class MatterAdminForm(ServiceFormMixin):
 
 @admin.register(Matter)
 class MatterAdmin(ServiceSavedAdmin, VillageScopedAdmin):
+    district_path = "district"
     form = MatterAdminForm
     list_display = (
         "title",
@@ -127,7 +129,7 @@ class MatterAdmin(ServiceSavedAdmin, VillageScopedAdmin):
         "township_escalated_at",
         "assignee",
     )
-    list_filter = ("status", "severity", "district")
+    list_filter = ("status", "severity", ("district", admin.RelatedOnlyFieldListFilter))
     search_fields = ("title",)
     list_select_related = ("district", "assignee")
     date_hierarchy = "reported_at"
@@ -163,6 +165,7 @@ class MatterAdmin(ServiceSavedAdmin, VillageScopedAdmin):
 @admin.register(Escalation)
 class EscalationAdmin(ReadOnlyAdmin, VillageScopedAdmin):
     village_path = "matter__village"
+    district_path = "matter__district"
     list_display = ("matter_title", "level", "escalated_at", "notified")
     list_filter = ("level",)
     list_select_related = ("notified",)
@@ -177,8 +180,9 @@ class PatrolPolicyAdmin(VillageScopedAdmin):
 @admin.register(DailyPatrolCheck)
 class DailyPatrolCheckAdmin(ReadOnlyAdmin, VillageScopedAdmin):
     village_path = "district__village"
+    district_path = "district"
     list_display = ("day", "district", "secretary", "qualifying_patrols", "kept")
-    list_filter = ("kept", "district")
+    list_filter = ("kept", ("district", admin.RelatedOnlyFieldListFilter))
     list_select_related = ("district", "secretary")
     date_hierarchy = "day"
 

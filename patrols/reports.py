@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from nengliangbang.uploads import photo_error_field
-from villagers.access import villages_for
+from villagers.access import can_see_district
 from villagers.models import Villager
 
 from . import services
@@ -69,7 +69,7 @@ def matter_photo(request, photo_id: int):
         or matter.district.secretary_id == user.pk
         or (
             user.has_perm("patrols.view_matter")
-            and villages_for(user).filter(pk=matter.village_id).exists()
+            and can_see_district(user, district_id=matter.district_id, village_id=matter.village_id)
         )
     )
     if not allowed:

@@ -8,7 +8,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from villagers.models import User, Village
+from villagers.models import District, User, Village
 
 from .daily import day_bounds
 from .models import DailyPatrolCheck, Matter
@@ -45,10 +45,19 @@ class BoardRow:
 
 
 def board_matters(
-    *, villages: QuerySet[Village], district_id=None, severity=None
+    *,
+    villages: QuerySet[Village],
+    districts: QuerySet[District] | None = None,
+    district_id=None,
+    severity=None,
 ) -> QuerySet[Matter]:
-    """Return the open matters of ``villages``, soonest deadline first, optionally filtered."""
+    """Return the open matters of ``villages``, soonest deadline first, optionally filtered.
+
+    ``districts``, when given, limits the matters to those districts.
+    """
     matters = Matter.objects.filter(village__in=villages, status__in=Matter.OPEN_STATUSES)
+    if districts is not None:
+        matters = matters.filter(district__in=districts)
     if district_id:
         matters = matters.filter(district_id=district_id)
     if severity:
@@ -99,9 +108,16 @@ def month_bounds(month: date) -> tuple[datetime, datetime]:
 
 
 def on_time_rates(
-    *, villages: QuerySet[Village], month: date, now: datetime, by: str
+    *,
+    villages: QuerySet[Village],
+    month: date,
+    now: datetime,
+    by: str,
+    districts: QuerySet[District] | None = None,
 ) -> list[OnTimeRate]:
     """Return the on-time rate of each village or district (``by``) for one month.
+
+    ``districts``, when given, counts only the matters of those districts.
 
     A matter counts in the month its deadline falls in. Closed means resolved
     or verified; on time means resolved at or before the deadline. Open
@@ -119,9 +135,11 @@ def on_time_rates(
     open_overdue = Q(status__in=Matter.OPEN_STATUSES) & (
         Q(overdue_at__isnull=False) | Q(status__in=Matter.RUNNING_STATUSES, deadline__lte=now)
     )
+    matters = Matter.objects.filter(village__in=villages, deadline__gte=start, deadline__lt=end)
+    if districts is not None:
+        matters = matters.filter(district__in=districts)
     rows = (
-        Matter.objects.filter(village__in=villages, deadline__gte=start, deadline__lt=end)
-        .values(*group)
+        matters.values(*group)
         .annotate(
             closed=Count("pk", filter=closed),
             closed_on_time=Count("pk", filter=closed & Q(resolved_at__lte=F("deadline"))),

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from nengliangbang.uploads import photo_error_field
-from villagers.access import villages_for
+from villagers.access import can_see_district, districts_for, sees_every_district, villages_for
 from villagers.models import District, User
 
 from . import selectors, services
@@ -168,7 +168,9 @@ def patrol_photo(request, photo_id: int):
     patrol = photo.patrol
     allowed = patrol.secretary_id == request.user.pk or (
         request.user.has_perm("patrols.view_patrol")
-        and villages_for(request.user).filter(pk=patrol.district.village_id).exists()
+        and can_see_district(
+            request.user, district_id=patrol.district_id, village_id=patrol.district.village_id
+        )
     )
     if not allowed:
         raise Http404
@@ -222,17 +224,18 @@ def matter_board(request):
     if not user.has_perm("patrols.view_matter"):
         raise PermissionDenied
     villages = villages_for(user)
-    districts = (
-        District.objects.filter(village__in=villages)
-        .select_related("village")
-        .order_by("village__name", "name")
-    )
+    # A district secretary sees the matters of their own districts only.
+    scope = None if sees_every_district(user) else districts_for(user)
+    districts = districts_for(user).select_related("village").order_by("village__name", "name")
     form = BoardFilterForm(request.GET or None, districts=districts)
     filters = form.cleaned_data if form.is_valid() else {}
     now = timezone.now()
     month = filters.get("month") or timezone.localdate().replace(day=1)
     matters = selectors.board_matters(
-        villages=villages, district_id=filters.get("district"), severity=filters.get("severity")
+        villages=villages,
+        districts=scope,
+        district_id=filters.get("district"),
+        severity=filters.get("severity"),
     )
     return render(
         request,
@@ -244,11 +247,15 @@ def matter_board(request):
             "rate_tables": [
                 (
                     _("By village"),
-                    selectors.on_time_rates(villages=villages, month=month, now=now, by="village"),
+                    selectors.on_time_rates(
+                        villages=villages, month=month, now=now, by="village", districts=scope
+                    ),
                 ),
                 (
                     _("By district"),
-                    selectors.on_time_rates(villages=villages, month=month, now=now, by="district"),
+                    selectors.on_time_rates(
+                        villages=villages, month=month, now=now, by="district", districts=scope
+                    ),
                 ),
             ],
         },

@@ -15,10 +15,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from simple_history.admin import SimpleHistoryAdmin
 
 from villagers.admin_scoping import (
     ActorFormMixin,
+    HistoryAdmin,
     ReadOnlyAdmin,
     ServiceFormMixin,
     VillageScopedAdmin,
@@ -56,7 +56,7 @@ class ReasonActionForm(ActionForm):
 
 
 @admin.register(Category)
-class CategoryAdmin(SimpleHistoryAdmin):
+class CategoryAdmin(HistoryAdmin):
     list_display = ("position", "name", "code", "is_active")
     list_display_links = ("name",)
     ordering = ("position",)
@@ -117,7 +117,7 @@ def _rule_used(rule: Rule) -> bool:
 
 
 @admin.register(Rule)
-class RuleAdmin(ActorFormMixin, SimpleHistoryAdmin):
+class RuleAdmin(ActorFormMixin, HistoryAdmin):
     form = RuleAdminForm
     list_display = (
         "title",
@@ -193,6 +193,7 @@ class ClaimAdminForm(ServiceFormMixin):
 @admin.register(Claim)
 class ClaimAdmin(ActorFormMixin, VillageScopedAdmin):
     village_path = "villager__household__village"
+    district_path = "villager__household__district"
     form = ClaimAdminForm
     action_form = ReasonActionForm
     actions = ("approve", "reject")
@@ -336,6 +337,7 @@ class ClaimAdmin(ActorFormMixin, VillageScopedAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin, VillageScopedAdmin):
+    district_path = "household__district"
     action_form = ReasonActionForm
     actions = ("reverse",)
     list_display = (
@@ -420,6 +422,7 @@ class ObjectionAdmin(ReadOnlyAdmin, VillageScopedAdmin):
     """The review queue: open objections, the nearest deadline first."""
 
     village_path = "claim__villager__household__village"
+    district_path = "claim__villager__household__district"
     action_form = DecisionActionForm
     actions = ("uphold", "overturn")
     list_display = (

@@ -5,7 +5,7 @@ villager reads their own explanation with the session of the phone pages,
 because villagers are never granted the API role.
 """
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Value
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from api.authentication import ApiTokenAuthentication
 from api.permissions import CanUseApi
 from api.views import ApiView
-from villagers.access import can_act_in_village, villages_for
+from villagers.access import districts_for
 from villagers.models import Household, User, Villager
 
 from . import selectors
@@ -46,19 +46,18 @@ def readable_villager(user: User, villager_id: int) -> Villager:
     """Return the villager if ``user`` may read their explanation, else raise 404.
 
     The rule is the one of the explanation pages: the villager themselves, or
-    staff of the villager's village. The scope check is an annotation of the
+    staff who may see the villager's district. The scope check is an annotation of the
     villager's query, so the lookup takes one query.
     NOTE: the pages decide with ``explainable_villager`` in ``views.py``;
     a change to who may read must be made in both places.
     """
     villager = get_object_or_404(
         Villager.objects.select_related("household").annotate(
-            in_scope=_in_scope(user, "household__village_id")
+            in_scope=_in_scope(user, "household__district_id")
         ),
         pk=villager_id,
     )
-    village_id = villager.household.village_id
-    if villager.user_id != user.pk and not _may_read(user, village_id, villager.in_scope):
+    if villager.user_id != user.pk and not _may_read(user, villager.in_scope):
         raise Http404
     return villager
 
@@ -66,33 +65,42 @@ def readable_villager(user: User, villager_id: int) -> Villager:
 def readable_household(user: User, household_id: int) -> Household:
     """Return the household if ``user`` may read its explanation, else raise 404.
 
-    Members of the household may read it, and so may staff of its village.
+    Members of the household may read it, and so may staff who may see its district.
     Both checks are annotations of the household's query, like the scope
     check of ``readable_villager``.
     """
     household = get_object_or_404(
         Household.objects.annotate(
             is_member=Exists(Villager.objects.filter(user_id=user.pk, household=OuterRef("pk"))),
-            in_scope=_in_scope(user, "village_id"),
+            in_scope=_in_scope(user, "district_id"),
         ),
         pk=household_id,
     )
     # django-stubs types these annotations as keys of a TypedDict, not as attributes.
     is_member: bool = household.is_member  # type: ignore[attr-defined]
     in_scope: bool = household.in_scope  # type: ignore[attr-defined]
-    if not is_member and not _may_read(user, household.village_id, in_scope):
+    if not is_member and not _may_read(user, in_scope):
         raise Http404
     return household
 
 
-def _in_scope(user: User, village_field: str) -> Exists:
-    """Return whether the row's village is one of the villages ``user`` may see."""
-    return Exists(villages_for(user).filter(pk=OuterRef(village_field)))
+def _in_scope(user: User, district_field: str) -> Exists | Value:
+    """Return whether the row's district is one of the districts ``user`` may see.
+
+    Only staff read others' explanations, so villagers skip the permission queries.
+    """
+    if not user.is_staff:
+        return Value(False)
+    return Exists(districts_for(user).filter(pk=OuterRef(district_field)))
 
 
-def _may_read(user: User, village_id: int, in_scope: bool) -> bool:
-    """Return whether ``user`` is staff of the village or a township viewer over it."""
-    return can_act_in_village(user, village_id) or (user.is_staff and in_scope)
+def _may_read(user: User, in_scope: bool) -> bool:
+    """Return whether ``user`` is staff who may see the row's district.
+
+    That is staff of the village who see every district, the district's
+    secretary, and township viewers over the village.
+    """
+    return user.is_staff and in_scope
 
 
 class ExplainedRuleSerializer(serializers.Serializer):

@@ -49,7 +49,8 @@ class BatchEntryForm(forms.Form):
     )
     batch_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
 
-    def __init__(self, *args, village_id: int, **kwargs):
+    def __init__(self, *args, village_id: int, villagers=None, **kwargs):
+        """``villagers``, when given, narrows the choice to these villagers of the village."""
         super().__init__(*args, **kwargs)
         today = timezone.localdate()
         self.fields["rule"].queryset = (  # type: ignore[attr-defined]
@@ -59,8 +60,9 @@ class BatchEntryForm(forms.Form):
             .exclude(valid_to__lt=today)
             .select_related("category")
         )
+        choices = villagers if villagers is not None else Villager.objects.all()
         self.fields["villagers"].queryset = (  # type: ignore[attr-defined]
-            Villager.objects.filter(household__village_id=village_id, status=Villager.Status.ACTIVE)
+            choices.filter(household__village_id=village_id, status=Villager.Status.ACTIVE)
             .select_related("household")
             .order_by("household__number", "id")
         )

@@ -11,7 +11,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, ExtractMonth, JSONObject
 from django.urls import reverse
 
-from villagers.models import HEAD_RELATION, Household, User, Village, Villager
+from villagers.models import HEAD_RELATION, District, Household, User, Village, Villager
 
 from .models import Balance, Category, Claim, LedgerEntry, Rule, StarThreshold
 from .periods import ALL_TIME, month_key, period_bounds, quarter_key, year_key
@@ -590,42 +590,63 @@ def household_public_head(*, household: Household, today: date) -> str:
 # Staff workbench -----------------------------------------------------------------------
 
 
-def villager_search(*, village_id: int, text: str, limit: int = 20) -> QuerySet[Villager]:
-    """Find active villagers of the village by name, household number or phone's last digits."""
+def villager_search(
+    *,
+    village_id: int,
+    text: str,
+    districts: QuerySet[District] | None = None,
+    limit: int = 20,
+) -> QuerySet[Villager]:
+    """Find active villagers of the village by name, household number or phone's last digits.
+
+    ``districts``, when given, limits the search to households of those districts.
+    """
     text = text.strip()
     if not text:
         return Villager.objects.none()
     match = Q(name__contains=text) | Q(household__number=text)
     if text.isdigit() and len(text) >= 4:
         match |= Q(phone__endswith=text)
-    return (
-        Villager.objects.filter(
-            match, household__village_id=village_id, status=Villager.Status.ACTIVE
-        )
-        .select_related("household")
-        .order_by("household__number", "id")[:limit]
+    villagers = Villager.objects.filter(
+        match, household__village_id=village_id, status=Villager.Status.ACTIVE
     )
+    if districts is not None:
+        villagers = villagers.filter(household__district__in=districts)
+    return villagers.select_related("household").order_by("household__number", "id")[:limit]
 
 
-def approval_queue(*, village_id: int, limit: int = 30) -> QuerySet[Claim]:
-    """Return the village's claims waiting for a first or second approval, oldest first."""
-    return (
-        Claim.objects.filter(
-            villager__household__village_id=village_id,
-            status__in=(Claim.Status.SUBMITTED, Claim.Status.AWAITING_SECOND),
-        )
-        .select_related("villager__household", "rule__category", "recorded_by")
-        .order_by("recorded_at", "id")[:limit]
+def approval_queue(
+    *, village_id: int, districts: QuerySet[District] | None = None, limit: int = 30
+) -> QuerySet[Claim]:
+    """Return the village's claims waiting for a first or second approval, oldest first.
+
+    ``districts``, when given, limits the queue to villagers of those districts.
+    """
+    claims = Claim.objects.filter(
+        villager__household__village_id=village_id,
+        status__in=(Claim.Status.SUBMITTED, Claim.Status.AWAITING_SECOND),
     )
+    if districts is not None:
+        claims = claims.filter(villager__household__district__in=districts)
+    return claims.select_related("villager__household", "rule__category", "recorded_by").order_by(
+        "recorded_at", "id"
+    )[:limit]
 
 
-def points_by_item_per_month(*, village_id: int, year: int) -> dict:
-    """Return honour points of the village per governance item per month of ``year``, as chart data."""
+def points_by_item_per_month(
+    *, village_id: int, year: int, districts: QuerySet[District] | None = None
+) -> dict:
+    """Return honour points of the village per governance item per month of ``year``, as chart data.
+
+    ``districts``, when given, counts only the entries of households of those districts.
+    """
+    entries = LedgerEntry.objects.filter(
+        village_id=village_id, kind__in=LedgerEntry.HONOUR_KINDS, act_date__year=year
+    )
+    if districts is not None:
+        entries = entries.filter(household__district__in=districts)
     rows = (
-        LedgerEntry.objects.filter(
-            village_id=village_id, kind__in=LedgerEntry.HONOUR_KINDS, act_date__year=year
-        )
-        .annotate(month=ExtractMonth("act_date"))
+        entries.annotate(month=ExtractMonth("act_date"))
         .values("category_name", "month")
         .annotate(total=Sum("points"))
         .values_list("category_name", "month", "total")

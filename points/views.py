@@ -15,7 +15,12 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from nengliangbang.uploads import photo_error_field
-from villagers.access import can_act_in_village, villages_for
+from villagers.access import (
+    can_act_in_village,
+    can_see_district,
+    scope_to_districts,
+    villages_for,
+)
 from villagers.models import District, Household, User, Village, Villager
 
 from . import selectors, services
@@ -143,7 +148,7 @@ def villager_entries(request, villager_id: int):
     page does not reveal which villager ids exist.
     """
     villager = get_object_or_404(Villager.objects.select_related("household"), pk=villager_id)
-    if not _may_view_entries(request.user, villager.household.village_id):
+    if not _may_view_entries(request.user, villager.household):
         raise Http404
     return _render_entries(request, villager, "points/villager_entries.html")
 
@@ -185,11 +190,22 @@ def _own_village_id(user: User) -> int | None:
     )
 
 
-def _may_view_entries(user: User, village_id: int) -> bool:
+def _may_view_village(user: User, village_id: int) -> bool:
     """Return whether ``user`` is staff of the village or a township viewer over it."""
     if can_act_in_village(user, village_id):
         return True
     return user.is_staff and villages_for(user).filter(pk=village_id).exists()
+
+
+def _may_view_entries(user: User, household: Household) -> bool:
+    """Return whether ``user`` is staff who may see the household's district.
+
+    That is staff of the village who see every district, the secretary of the
+    household's district, and township viewers over the village.
+    """
+    return user.is_staff and can_see_district(
+        user, district_id=household.district_id, village_id=household.village_id
+    )
 
 
 # Explanations ---------------------------------------------------------------------
@@ -226,7 +242,7 @@ def _entries_shown(data: dict, *, month: str | None, item: str | None) -> dict:
 def explainable_villager(user: User, villager_id: int) -> Villager:
     """Return the villager if ``user`` may see their points in detail, else raise 404."""
     villager = get_object_or_404(Villager.objects.select_related("household"), pk=villager_id)
-    if villager.user_id != user.pk and not _may_view_entries(user, villager.household.village_id):
+    if villager.user_id != user.pk and not _may_view_entries(user, villager.household):
         raise Http404
     return villager
 
@@ -234,7 +250,7 @@ def explainable_villager(user: User, villager_id: int) -> Villager:
 def explainable_household(user: User, household_id: int) -> Household:
     household = get_object_or_404(Household, pk=household_id)
     member = Villager.objects.filter(user=user, household=household).exists()
-    if not member and not _may_view_entries(user, household.village_id):
+    if not member and not _may_view_entries(user, household):
         raise Http404
     return household
 
@@ -247,7 +263,7 @@ def notice_board(request, village_id: int):
     """Show the village's claims on public notice, each with an objection form."""
     village = get_object_or_404(Village, pk=village_id)
     is_villager = _is_villager_of(request.user, village.pk)
-    if not is_villager and not _may_view_entries(request.user, village.pk):
+    if not is_villager and not _may_view_village(request.user, village.pk):
         raise Http404
     display = village.ranking_name_display
     today = timezone.localdate()
@@ -342,7 +358,11 @@ def batch_entry(request):
     user = request.user
     if not user.is_staff or user.village_id is None or not user.has_perm("points.add_claim"):
         raise Http404
-    form = BatchEntryForm(request.POST or None, village_id=user.village_id)
+    form = BatchEntryForm(
+        request.POST or None,
+        village_id=user.village_id,
+        villagers=scope_to_districts(Villager.objects.all(), user, "household__district"),
+    )
     household = request.GET.get("household")
     if household and request.method != "POST":
         # Quick entry from the workbench or a door plaque lists one household only.
@@ -382,10 +402,13 @@ def claim_photo(request, claim_id: int):
     """Send a claim's photo to staff of the village, to the villager, and to the village while on notice."""
     claim = get_object_or_404(Claim.objects.select_related("villager__household"), pk=claim_id)
     village_id = claim.villager.household.village_id
+    on_notice = claim.status in Claim.PENDING_POST
     allowed = (
         claim.villager.user_id == request.user.pk
-        or _may_view_entries(request.user, village_id)
-        or (claim.status in Claim.PENDING_POST and _is_villager_of(request.user, village_id))
+        or _may_view_entries(request.user, claim.villager.household)
+        # A claim on public notice shows on the village's notice board.
+        or (on_notice and _is_villager_of(request.user, village_id))
+        or (on_notice and _may_view_village(request.user, village_id))
     )
     if not allowed or not claim.photo:
         raise Http404
@@ -409,7 +432,10 @@ def household_public(request, household_id: int):
         "village": household.village,
         "today": today,
         "may_record": request.user.has_perm("points.add_claim")
-        and can_act_in_village(request.user, household.village_id),
+        and can_act_in_village(request.user, household.village_id)
+        and can_see_district(
+            request.user, district_id=household.district_id, village_id=household.village_id
+        ),
     }
     if not household.ranking_opt_out:
         stars, points = selectors.household_stars(household=household, year=today.year)
@@ -427,8 +453,11 @@ def household_public(request, household_id: int):
 def plaque_sheet(request, district_id: int):
     """Render a printable A4 sheet of one district's door plaques, one QR code per household."""
     district = get_object_or_404(District.objects.select_related("village"), pk=district_id)
-    if not request.user.has_perm("villagers.view_household") or not can_act_in_village(
-        request.user, district.village_id
+    user = request.user
+    if (
+        not user.has_perm("villagers.view_household")
+        or not can_act_in_village(user, district.village_id)
+        or not can_see_district(user, district_id=district.pk, village_id=district.village_id)
     ):
         raise Http404
     households = Household.objects.filter(district=district).order_by("number")

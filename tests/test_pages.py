@@ -641,7 +641,7 @@ def test_my_entries_unlinked_login(english, world):
 
 @pytest.mark.parametrize(
     "persona",
-    ["village_admin", "secretary_a1", "secretary_a2", "recorder", "approver", "township_viewer"],
+    ["village_admin", "secretary_a1", "recorder", "approver", "township_viewer"],
 )
 def test_villager_entries_allowed(english, world, clock, persona):
     award(world, world.villager, 10)
@@ -660,7 +660,9 @@ def test_villager_entries_allowed(english, world, clock, persona):
     assert texts(response, "li", "entry") == ["Dec. 10, 2026 +10 志愿服务 测试规则+10"]
 
 
-@pytest.mark.parametrize("persona", ["villager_user", "outsider", "other_township_viewer"])
+@pytest.mark.parametrize(
+    "persona", ["villager_user", "secretary_a2", "outsider", "other_township_viewer"]
+)
 def test_villager_entries_refused(client, world, persona):
     client.force_login(getattr(world, persona))
 
@@ -700,9 +702,10 @@ def test_villager_entries_query_count(client, world, clock, django_assert_num_qu
         award(world, world.villager, points)
     client.force_login(world.village_admin)
 
-    # Session, user, villager, balances, star level, entry count, the page of
-    # entries and the unread notifications in the staff navigation bar.
-    with django_assert_num_queries(8):
+    # Session, user, villager, the user's own and group permissions (whether
+    # they see every district), balances, star level, entry count, the page
+    # of entries and the unread notifications in the staff navigation bar.
+    with django_assert_num_queries(10):
         response = client.get(reverse("villager-entries", args=[world.villager.pk]))
 
     assert response.status_code == 200

@@ -255,7 +255,14 @@ def test_batch_entry_refused(world, client, persona):
 
 @pytest.mark.parametrize(
     ("persona", "status"),
-    [("villager_user", 200), ("recorder", 200), ("outsider", 404), ("secretary_a2", 200)],
+    [
+        ("villager_user", 200),
+        ("recorder", 200),
+        ("secretary_a1", 200),
+        ("outsider", 404),
+        # The claim's villager lives in district A1, which is not theirs.
+        ("secretary_a2", 404),
+    ],
 )
 def test_photo_view_checks_access(posted, client, persona, status):
     client.force_login(getattr(posted, persona))

@@ -2,14 +2,16 @@ from collections import Counter
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 
+from . import roles
 from .access import full_phone_reason
 from .admin_roster import RosterAdminMixin
-from .admin_scoping import ReadOnlyAdmin, VillageScopedAdmin
+from .admin_scoping import HistoryAdmin, ReadOnlyAdmin, VillageScopedAdmin
 from .identity import mask_phone
 from .models import (
     District,
@@ -32,16 +34,75 @@ admin.site.index_title = _("Village office")
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    """Logins. A superuser manages all of them, and a village party secretary those of their village.
+
+    The village party secretary (with the user permissions of the village
+    admin role) may give only the village roles, and never superuser status,
+    single permissions or another scope, so no one gains rights beyond theirs.
+    """
+
     fieldsets = (
         *(DjangoUserAdmin.fieldsets or ()),
         (_("Scope"), {"fields": ("village", "township")}),
     )
+    village_fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        (_("Personal info"), {"fields": ("first_name", "last_name", "email", "language")}),
+        (_("Permissions"), {"fields": ("is_active", "is_staff", "groups")}),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+    )
     list_display = ("username", "first_name", "last_name", "village", "township", "is_staff")
-    list_filter = ("is_staff", "is_active", "groups", "village")
+    list_filter = (
+        "is_staff",
+        "is_active",
+        "groups",
+        ("village", admin.RelatedOnlyFieldListFilter),
+    )
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        if request.user.village_id is None:
+            return queryset.none()
+        return queryset.filter(village_id=request.user.village_id, is_superuser=False)
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None or request.user.is_superuser:
+            return super().get_fieldsets(request, obj)
+        return self.village_fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        if request.user.is_superuser:
+            return super().get_readonly_fields(request, obj)
+        return ("last_login", "date_joined")
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "groups" and not request.user.is_superuser:
+            kwargs["queryset"] = Group.objects.filter(name__in=roles.VILLAGE_ROLES)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def user_change_password(self, request, id, form_url=""):
+        # Setting another staff member's password would let the village
+        # party secretary act as them, for example as the second approver.
+        target = self.get_object(request, id)
+        if not request.user.is_superuser and target is not None:
+            if target.is_staff and target.pk != request.user.pk:
+                raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
+
+    def save_model(self, request, obj, form, change):
+        if not request.user.is_superuser:
+            # The form has no such fields; set them again so that no other
+            # path through the form can widen the login's scope.
+            obj.village_id = request.user.village_id
+            obj.township = None
+            obj.is_superuser = False
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Township)
-class TownshipAdmin(SimpleHistoryAdmin):
+class TownshipAdmin(HistoryAdmin):
     list_display = ("name",)
     search_fields = ("name",)
 
@@ -52,18 +113,26 @@ class VillageAdmin(VillageScopedAdmin):
     list_display = ("name", "township", "secretary")
     search_fields = ("name",)
 
+    def get_readonly_fields(self, request, obj=None):
+        # Moving a village to another township would hand its data to that
+        # township's viewers, so only a superuser may.
+        if request.user.is_superuser:
+            return super().get_readonly_fields(request, obj)
+        return ("township",)
+
 
 @admin.register(District)
 class DistrictAdmin(VillageScopedAdmin):
     list_display = ("name", "village", "secretary")
-    list_filter = ("village",)
+    list_filter = (("village", admin.RelatedOnlyFieldListFilter),)
     search_fields = ("name",)
 
 
 @admin.register(Household)
 class HouseholdAdmin(VillageScopedAdmin):
+    district_path = "district"
     list_display = ("number", "village_group", "district", "address")
-    list_filter = ("district",)
+    list_filter = (("district", admin.RelatedOnlyFieldListFilter),)
     search_fields = ("number", "address")
     list_select_related = ("district",)
 
@@ -94,6 +163,7 @@ class VillagerMoveInline(admin.TabularInline):
 @admin.register(Villager)
 class VillagerAdmin(RosterAdminMixin, VillageScopedAdmin):
     village_path = "household__village"
+    district_path = "household__district"
     list_display = (
         "name",
         "household",
@@ -105,7 +175,13 @@ class VillagerAdmin(RosterAdminMixin, VillageScopedAdmin):
         "status",
         "population_type",
     )
-    list_filter = ("status", "population_type", "sex", "is_party_member", "household__district")
+    list_filter = (
+        "status",
+        "population_type",
+        "sex",
+        "is_party_member",
+        ("household__district", admin.RelatedOnlyFieldListFilter),
+    )
     search_fields = ("name", "household__number")
     list_select_related = ("household__district",)
     autocomplete_fields = ("household",)
@@ -267,7 +343,7 @@ def _log_full_phones(request) -> None:
 @admin.register(RosterExport)
 class RosterExportAdmin(ReadOnlyAdmin, VillageScopedAdmin):
     list_display = ("exported_at", "village", "exported_by", "unmasked", "reason", "row_count")
-    list_filter = ("unmasked", "village")
+    list_filter = ("unmasked", ("village", admin.RelatedOnlyFieldListFilter))
 
 
 @admin.register(PersonalDataAccess)
@@ -281,6 +357,6 @@ class PersonalDataAccessAdmin(ReadOnlyAdmin, VillageScopedAdmin):
         "villager_count",
         "path",
     )
-    list_filter = ("kind", "village")
+    list_filter = ("kind", ("village", admin.RelatedOnlyFieldListFilter))
     search_fields = ("viewer_name", "reason")
     list_select_related = ("village",)

@@ -1,5 +1,6 @@
 """Admin pages for the roster: upload, preview, confirm and follow an import; export."""
 
+import uuid
 from io import BytesIO
 
 from django import forms
@@ -134,19 +135,20 @@ class RosterAdminMixin:
             pk=pk,
             village__in=villages_for(request.user),  # type: ignore[arg-type]
         )
+        token = _posted_token(request)
         if request.method == "POST" and "cancel" in request.POST:
-            cancelled = roster_upload_cancel(
+            cancelled = token is not None and roster_upload_cancel(
                 roster_upload=roster_upload,
-                token=request.POST.get("token", ""),
+                token=token,
                 actor=request.user,  # type: ignore[arg-type]
             )
             if not cancelled:
                 messages.warning(request, _("This roster can no longer be cancelled."))
             return redirect("admin:villagers_roster_upload_detail", roster_upload.pk)
         if request.method == "POST":
-            confirmed = roster_upload_confirm(
+            confirmed = token is not None and roster_upload_confirm(
                 roster_upload=roster_upload,
-                token=request.POST.get("token", ""),
+                token=token,
                 actor=request.user,  # type: ignore[arg-type]
             )
             if not confirmed:
@@ -222,6 +224,14 @@ def _moved_out_rows(moved_out: list[dict]) -> list[dict]:
         masked = villager.id_number_masked if villager else ""
         rows.append({**person, "id_number_masked": masked})
     return rows
+
+
+def _posted_token(request: HttpRequest) -> str | None:
+    """Return the posted confirmation token, or None when it is missing or not a UUID."""
+    try:
+        return str(uuid.UUID(request.POST.get("token", "")))
+    except ValueError:
+        return None
 
 
 def _require(request: HttpRequest, permission: str) -> None:

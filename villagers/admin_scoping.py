@@ -5,41 +5,70 @@ from typing import TypeVar
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
+from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 
-from .access import villages_for
+from .access import scope_to_districts, villages_for
 from .models import User
 
 T = TypeVar("T")
 
 
-class VillageScopedAdmin(SimpleHistoryAdmin):
-    """Filter lists, edit pages and foreign-key choices to the user's villages.
+class HistoryAdmin(SimpleHistoryAdmin):
+    """simple-history's admin with its history pages made read-only.
+
+    simple-history saves a posted old version for any user who may view the
+    row, past the services that validate and record each change. So a posted
+    revert is rejected, and changes go through the change form.
+    """
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class VillageScopedAdmin(HistoryAdmin):
+    """Filter lists, edit pages, history and foreign-key choices to the user's villages.
 
     ``village_path`` is the lookup from the model to its village, such as
-    ``"household__village"``.
+    ``"household__village"``. ``district_path``, where set, leads to the
+    row's district, and users who do not see every district (district
+    secretaries) get only the rows of their own districts.
     """
 
     village_path = "village"
-    # Lookup from each foreign-key target model to its village, for form choices.
+    district_path: str | None = None
+    # Lookups from each foreign-key target model to its village and, for
+    # models that belong to a district, to its district. They filter the
+    # choices of the admin's forms.
     choice_village_paths = {
+        "Township": "villages",
         "Village": "pk",
         "District": "village",
         "Household": "village",
         "Villager": "household__village",
+        "User": "village",
+        "Matter": "village",
+        "Meeting": "village",
+        "Claim": "villager__household__village",
+        "LedgerEntry": "village",
     }
-
-    def history_view(self, request, object_id, extra_context=None):
-        # Log-like models (exports, escalations, ledger entries) keep no
-        # simple-history table; their history page is the admin's own log.
-        if not hasattr(self.model._meta, "simple_history_manager_attribute"):
-            return admin.ModelAdmin.history_view(self, request, object_id, extra_context)
-        return super().history_view(request, object_id, extra_context)
+    choice_district_paths = {
+        "District": "pk",
+        "Household": "district",
+        "Villager": "household__district",
+        "Matter": "district",
+        "Claim": "villager__household__district",
+        "LedgerEntry": "household__district",
+    }
 
     @property
     def object_history_template(self):  # type: ignore[override]
-        if hasattr(self.model._meta, "simple_history_manager_attribute"):
+        # Models without simple-history show the admin's own log template.
+        if _has_simple_history(self.model):
             return "simple_history/object_history.html"
         return None
 
@@ -47,16 +76,56 @@ class VillageScopedAdmin(SimpleHistoryAdmin):
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        return queryset.filter(**{f"{self.village_path}__in": villages_for(request.user)})
+        queryset = queryset.filter(**{f"{self.village_path}__in": villages_for(request.user)})
+        if self.district_path is not None:
+            queryset = scope_to_districts(queryset, request.user, self.district_path)
+        return queryset
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        path = self.choice_village_paths.get(db_field.related_model.__name__)
-        if path is not None and not request.user.is_superuser:
-            lookup = "pk__in" if path == "pk" else f"{path}__in"
-            kwargs["queryset"] = db_field.related_model._default_manager.filter(
-                **{lookup: villages_for(request.user)}
-            )
+        choices = scoped_choices(db_field.related_model, request.user)
+        if choices is not None:
+            kwargs["queryset"] = choices
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._check_in_scope(request, object_id)
+        if not _has_simple_history(self.model):
+            # Rows written only by services keep no simple-history table; the
+            # admin's own log of changes is all there is to show.
+            return admin.ModelAdmin.history_view(self, request, object_id, extra_context)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # simple-history reads the historical row without the admin's
+        # queryset, so a row of another village would open.
+        self._check_in_scope(request, object_id)
+        if not _has_simple_history(self.model):
+            raise Http404
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def _check_in_scope(self, request, object_id) -> None:
+        if self.get_object(request, unquote(object_id)) is None:
+            raise Http404
+
+
+def _has_simple_history(model) -> bool:
+    return hasattr(model._meta, "simple_history_manager_attribute")
+
+
+def scoped_choices(model, user: User):
+    """Return the rows of ``model`` that ``user`` may pick in a form, or None to leave it alone."""
+    if user.is_superuser:
+        return None
+    name = model.__name__
+    path = VillageScopedAdmin.choice_village_paths.get(name)
+    if path is None:
+        return None
+    lookup = "pk__in" if path == "pk" else f"{path}__in"
+    choices = model._default_manager.filter(**{lookup: villages_for(user)}).distinct()
+    district_path = VillageScopedAdmin.choice_district_paths.get(name)
+    if district_path is not None:
+        choices = scope_to_districts(choices, user, district_path)
+    return choices
 
 
 class ActorFormMixin(admin.ModelAdmin):

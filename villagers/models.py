@@ -149,6 +149,9 @@ class Village(models.Model):
     class Meta:
         verbose_name = _("village")
         verbose_name_plural = _("villages")
+        permissions = [
+            ("view_every_district", _("Can see the work of every district of the village")),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["township", "name"], name="village_name_unique_in_township"

@@ -14,6 +14,7 @@ VILLAGER = "村民"
 # Permission codenames per role, as "app_label.codename".
 PERMISSIONS: dict[str, list[str]] = {
     VILLAGE_ADMIN: [
+        "villagers.view_every_district",
         "villagers.view_village",
         "villagers.change_village",
         "villagers.view_district",
@@ -67,6 +68,9 @@ PERMISSIONS: dict[str, list[str]] = {
         "api.view_roster",
         "accounts.reset_villager_login",
         "accounts.view_loginreset",
+        "villagers.view_user",
+        "villagers.add_user",
+        "villagers.change_user",
     ],
     DISTRICT_SECRETARY: [
         "villagers.view_district",
@@ -91,6 +95,7 @@ PERMISSIONS: dict[str, list[str]] = {
         "api.view_roster",
     ],
     RECORDER: [
+        "villagers.view_every_district",
         "villagers.view_household",
         "villagers.view_villager",
         "points.view_category",
@@ -102,6 +107,7 @@ PERMISSIONS: dict[str, list[str]] = {
         "api.view_roster",
     ],
     APPROVER: [
+        "villagers.view_every_district",
         "villagers.view_household",
         "villagers.view_villager",
         "points.view_category",
@@ -116,6 +122,7 @@ PERMISSIONS: dict[str, list[str]] = {
         "points.decide_objection",
     ],
     TOWNSHIP_VIEWER: [
+        "villagers.view_every_district",
         "villagers.view_village",
         "villagers.view_district",
         "points.view_category",
@@ -130,3 +137,7 @@ PERMISSIONS: dict[str, list[str]] = {
     ],
     VILLAGER: ["patrols.report_own_matter"],
 }
+
+# Roles a village party secretary may give to users of the village in the
+# admin. The township viewer role spans villages, so only a superuser gives it.
+VILLAGE_ROLES = (VILLAGE_ADMIN, DISTRICT_SECRETARY, RECORDER, APPROVER, VILLAGER)
