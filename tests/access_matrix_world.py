@@ -23,7 +23,7 @@ from patrols.services import matter_report
 from points.models import Claim, Objection, PointsPolicy
 from points.services import claim_submit
 from villagers import roles
-from villagers.models import Household, RosterExport, RosterUpload
+from villagers.models import Household, PersonalDataAccess, RosterExport, RosterUpload
 
 from .api_fixtures import ACT_DATE, build_api_world
 from .factories import UserFactory, rule
@@ -194,6 +194,19 @@ def _add_service_rows(world) -> None:
             f"roster_export_{suffix}",
             RosterExport.objects.create(
                 village=village, exported_by=user, exported_at=now, unmasked=False, row_count=1
+            ),
+        )
+        setattr(
+            world,
+            f"data_access_{suffix}",
+            PersonalDataAccess.objects.create(
+                village=village,
+                viewed_by=user,
+                viewer_name=user.username,
+                viewed_at=now,
+                kind=PersonalDataAccess.Kind.PHONE_LIST,
+                reason="matrix",
+                villager_count=1,
             ),
         )
         setattr(

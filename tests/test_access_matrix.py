@@ -431,6 +431,13 @@ ADMIN = {
         history="empty",
     ),
     **admin_rows(
+        "villagers/personaldataaccess",
+        listed=only(VILLAGE_ADMIN, VILLAGE_B),
+        shown=only(VILLAGE_ADMIN),
+        args=("data_access_a", "data_access_b"),
+        history="empty",
+    ),
+    **admin_rows(
         "points/category", listed=STAFF, shown=STAFF, args=("category", None), history="rows"
     ),
     **admin_rows(
