@@ -393,6 +393,9 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # Successful logins are not stored with their IP addresses: only failures are.
 AXES_DISABLE_ACCESS_LOG = True
+# Axes' admin pages are untranslated; a lockout is lifted by a new password or
+# login code (accounts.services) or by `manage.py axes_reset_username`.
+AXES_ENABLE_ADMIN = False
 
 # Number of reverse proxies in front of gunicorn that append to X-Forwarded-For
 # and set X-Forwarded-Proto. With 0 the client address is REMOTE_ADDR and the

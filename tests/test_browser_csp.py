@@ -48,7 +48,7 @@ class CspSession:
         self.console.append(message.text)
 
     def _record_failure(self, response) -> None:
-        # The admin links no icon, so Chromium asks for /favicon.ico, which the project does not serve.
+        # The admin links no icon, so Chromium requests /favicon.ico, which the project does not serve.
         if response.status >= 400 and not response.url.endswith("/favicon.ico"):
             self.console.append(f"{response.status} {response.url}")
 

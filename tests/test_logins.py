@@ -16,6 +16,8 @@ from accounts import services
 from accounts.lockout import client_ip
 from nengliangbang import settings as project_settings
 
+from .factories import UserFactory
+
 PHONE = "13912345678"
 PASSWORD = "Qunying-2026!"
 NEW_PASSWORD = "Yinong-2027?"
@@ -327,3 +329,19 @@ def test_reset_page_uses_chinese_full_stop(client, world, phone_villager):
     response = client.get(reverse("villager-login", args=[phone_villager.pk]))
 
     assert "户号 010001。" in response.content.decode()
+
+
+def test_admin_reset_ends_staff_sessions(client, world, staff_password):
+    superuser = UserFactory(username="guanliyuan", is_staff=True, is_superuser=True)
+    staff_client = Client()
+    login(staff_client, "jifenyuan", staff_password)
+    client.force_login(superuser)
+
+    response = client.post(
+        reverse("admin:auth_user_password_change", args=[world.recorder.pk]),
+        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+    )
+
+    assert response.status_code == 302
+    assert staff_client.get(reverse("workbench")).status_code == 302
+    assert client.get(reverse("admin:index")).status_code == 200
