@@ -379,7 +379,8 @@ SESSION_COOKIE_AGE = VILLAGER_SESSION_DAYS * 24 * 3600
 # for every IP address after LOGIN_ACCOUNT_FAILURE_LIMIT failures from any of
 # them. Villagers share addresses on mobile networks, so an address alone
 # never locks anyone out. A phone number and the username of its account count
-# as one account. Each failure is forgotten LOGIN_LOCKOUT_MINUTES after the last one.
+# as one account. The failures of one name and address are forgotten
+# LOGIN_LOCKOUT_MINUTES after the last of them.
 AXES_HANDLER = "accounts.lockout.AccountLockoutHandler"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username"]
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", default=5, minimum=1)

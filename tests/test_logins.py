@@ -186,6 +186,14 @@ def test_staff_reset_lifts_lockout(client, world, phone_villager):
     assert login(client, PHONE, NEW_PASSWORD).status_code == 302
 
 
+def test_printed_code_lifts_lockout(client, world, phone_villager):
+    fail(client, PHONE, settings.AXES_FAILURE_LIMIT)
+
+    code = services.login_code_issue(actor=world.village_admin, villager=phone_villager)
+
+    assert login(client, PHONE, code).status_code == 302
+
+
 def test_lockout_records_hold_no_phone(client, phone_villager):
     fail(client, PHONE, 2)
     fail(client, "330106199001011234", 1)
