@@ -1,5 +1,7 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 
@@ -15,9 +17,14 @@ class PhoneLoginForm(AuthenticationForm):
         self.fields["password"].label = _("Password or login code")
         self.error_messages = {
             **self.error_messages,
-            "invalid_login": _(
-                "The phone number and password or code do not match. Check them and try again;"
-                " after five failed tries, wait 15 minutes or ask the village office for a new code."
+            "invalid_login": format_lazy(
+                _(
+                    "The phone number and password or code do not match. Check them and try"
+                    " again; after {failures} failed tries, wait {minutes} minutes or ask the"
+                    " village office for a new code."
+                ),
+                failures=settings.AXES_FAILURE_LIMIT,
+                minutes=int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
             ),
         }
 

@@ -3,6 +3,7 @@
 import secrets
 from datetime import timedelta
 
+from axes.utils import reset as axes_reset
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
@@ -15,6 +16,7 @@ from villagers import roles
 from villagers.access import can_act_in_village
 from villagers.models import User, Villager
 
+from .lockout import lockout_username_of
 from .models import LoginCode, LoginReset
 
 # A printed code works once, within this time of printing.
@@ -24,7 +26,11 @@ LOGIN_CODE_DIGITS = 8
 
 @transaction.atomic
 def villager_password_set(*, actor: User, villager: Villager, password: str) -> User:
-    """Set the villager's password, creating their account if they have none."""
+    """Set the villager's password, creating their account if they have none.
+
+    The new password changes the session auth hash, so the villager's open
+    sessions end.
+    """
     _check_may_reset(actor=actor, villager=villager)
     user = _account_of(villager)
     validate_password(password, user)
@@ -92,4 +98,6 @@ def _account_of(villager: Villager) -> User:
 
 
 def _log(*, user: User, actor: User, kind: str) -> None:
+    """Record the reset and lift any login lockout of the account, so the new secret works at once."""
     LoginReset.objects.create(user=user, reset_by=actor, reset_at=timezone.now(), kind=kind)
+    axes_reset(username=lockout_username_of(user))

@@ -2,15 +2,18 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import views
-from .forms import PhoneLoginForm
 
 urlpatterns = [
+    path("login/", views.LoginView.as_view(), name="login"),
     path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="registration/login.html", authentication_form=PhoneLoginForm
-        ),
-        name="login",
+        "password/",
+        auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
     ),
     path("text-size/", views.text_size, name="text-size"),
     path("villagers/<int:villager_id>/login/", views.villager_login, name="villager-login"),

@@ -1,10 +1,12 @@
-"""Staff pages that set a villager's password or print a one-time login code."""
+"""The login page, and staff pages that set a villager's password or print a one-time login code."""
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -13,8 +15,20 @@ from villagers.access import can_act_in_village
 from villagers.models import Villager
 
 from . import services
-from .forms import PasswordSetForm
+from .forms import PasswordSetForm, PhoneLoginForm
 from .models import LoginReset
+
+
+class LoginView(auth_views.LoginView):
+    """Log in by phone number or username; villagers land on their own points, staff on the home page."""
+
+    template_name = "registration/login.html"
+    authentication_form = PhoneLoginForm
+
+    def get_default_redirect_url(self):
+        if self.request.user.is_staff:
+            return resolve_url(settings.LOGIN_REDIRECT_URL)
+        return resolve_url("my-entries")
 
 
 @login_required

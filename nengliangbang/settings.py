@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -123,25 +124,32 @@ INSTALLED_APPS = [
     "notifications",
     "api",
     "accounts",
+    "axes",
 ]
 
 # Staff sign in by username; villagers by their phone number (accounts.backends).
+# Axes comes first: it rejects a locked-out login before any backend checks a password.
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "accounts.backends.PhoneBackend",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.SessionIdleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "nengliangbang.urls"
@@ -358,10 +366,81 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Sessions. Staff sessions end after STAFF_SESSION_IDLE_MINUTES without a
+# request (accounts.middleware.SessionIdleMiddleware). Villagers read their
+# points now and then on their own phones, so their sessions last
+# VILLAGER_SESSION_DAYS from the login.
+STAFF_SESSION_IDLE_MINUTES = env_int("STAFF_SESSION_IDLE_MINUTES", default=30, minimum=1)
+VILLAGER_SESSION_DAYS = env_int("VILLAGER_SESSION_DAYS", default=30, minimum=1)
+SESSION_COOKIE_AGE = VILLAGER_SESSION_DAYS * 24 * 3600
+
+# Login lockout (django-axes, through accounts.lockout). A username or phone
+# number is locked for one IP address after LOGIN_FAILURE_LIMIT failures, and
+# for every IP address after LOGIN_ACCOUNT_FAILURE_LIMIT failures from any of
+# them. Villagers share addresses on mobile networks, so an address alone
+# never locks anyone out. A phone number and the username of its account count
+# as one account. The failures of one name and address are forgotten
+# LOGIN_LOCKOUT_MINUTES after the last of them.
+AXES_HANDLER = "accounts.lockout.AccountLockoutHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", default=5, minimum=1)
+LOGIN_ACCOUNT_FAILURE_LIMIT = env_int("LOGIN_ACCOUNT_FAILURE_LIMIT", default=20, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", default=15, minimum=1))
+AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# Tries while locked out are not counted, so the time the lockout page names holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Successful logins are not stored with their IP addresses: only failures are.
+AXES_DISABLE_ACCESS_LOG = True
+# Axes' admin pages are untranslated; a lockout is lifted by a new password or
+# login code (accounts.services) or by `manage.py axes_reset_username`.
+AXES_ENABLE_ADMIN = False
+
+# Number of reverse proxies in front of gunicorn that append to X-Forwarded-For
+# and set X-Forwarded-Proto. With 0 the client address is REMOTE_ADDR and the
+# forwarded headers are ignored, because any client can send them.
+TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# HTTPS. Production sets DJANGO_SSL_REDIRECT=1 and DJANGO_HSTS_SECONDS (see the
+# README); the defaults keep plain HTTP working on a developer's machine.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", default=False)
+# Load balancers probe the health checks over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^health/"]
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", default=True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# No script of the project reads the CSRF cookie: forms carry the token in a field.
+CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp 4). Every script and style is a file
+# under static/, so neither scripts nor styles may be inline. Images may be
+# data: URLs because Pico's and Swagger UI's style sheets draw their icons
+# with them. Chart.js and Swagger UI set element styles through the CSSOM,
+# which style-src does not restrict.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,

@@ -472,5 +472,10 @@ def plaque_sheet(request, district_id: int):
 
 
 def qr_svg(url: str) -> str:
-    """Return an inline SVG QR code of ``url``, drawn on the server by segno."""
-    return mark_safe(segno.make(url, error="m").svg_inline(scale=4, dark="#000", light="#fff"))  # noqa: S308
+    """Return an inline SVG QR code of ``url``, drawn on the server by segno.
+
+    The SVG holds only path data computed from the URL, never the URL as text,
+    so it is safe to mark safe.
+    """
+    svg = segno.make(url, error="m").svg_inline(scale=4, dark="#000", light="#fff")
+    return mark_safe(svg)  # noqa: S308  # nosec B308 B703

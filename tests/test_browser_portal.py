@@ -3,7 +3,6 @@
 from urllib.parse import urlsplit
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -27,10 +26,9 @@ MINIMUM_THUMB_SIZE = 48
 
 @pytest.fixture
 def phone_login(points):
-    """The persona villager, reachable by phone number, with no failed logins counted."""
+    """The persona villager, reachable by phone number."""
     points.villager.phone = PHONE_NUMBER
     points.villager.save(update_fields=["phone"])
-    cache.delete(f"login-failures:{PHONE_NUMBER}")
     return points
 
 

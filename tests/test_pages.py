@@ -851,7 +851,7 @@ def test_login_wrong_password_message(english, world):
     assert response.status_code == 200
     assert texts(response, "div", "form-error") == [
         "The phone number and password or code do not match. Check them and try again;"
-        " after five failed tries, wait 15 minutes or ask the village office for a new code."
+        " after 5 failed tries, wait 15 minutes or ask the village office for a new code."
     ]
 
 

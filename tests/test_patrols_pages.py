@@ -151,6 +151,8 @@ def test_stop_measures_duration(client, world, secretary, time_machine):
     patrol = Patrol.objects.get()
     client.post(reverse("patrol-notes", args=[patrol.pk]), {"notes": "道路通畅"})
     time_machine.move_to(began + timedelta(minutes=75), tick=False)
+    # The staff session ended after STAFF_SESSION_IDLE_MINUTES, so the secretary logs in again.
+    client.force_login(secretary)
 
     response = client.post(reverse("patrol-stop", args=[patrol.pk]), {})
 

@@ -71,7 +71,7 @@ class PutOff(Generic[T]):
         self._file.seek(0)
         try:
             for _index in range(self.count):
-                yield pickle.load(self._file)  # noqa: S301 - a file this process wrote
+                yield pickle.load(self._file)  # noqa: S301 - a file this process wrote  # nosec B301
         finally:
             self._file.close()
 
