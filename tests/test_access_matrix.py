@@ -214,6 +214,9 @@ PAGES = {
         get=only(VILLAGE_ADMIN), post=only(VILLAGE_ADMIN), args=("villager", "villager_b")
     ),
     "accounts/logout/": Row(get=NOBODY, post=ALL),
+    # An empty POST changes no password: it only shows the form's errors.
+    "accounts/password/": Row(get=SIGNED_IN, post=SIGNED_IN),
+    "accounts/password/done/": Row(get=SIGNED_IN),
     "health/": Row(get=ALL),
     "health/worker/": Row(get=STAFF),
     "patrols/": Row(get=STAFF),
