@@ -10,6 +10,8 @@ from django.utils import timezone
 # session, so doing it on every request would cost a write per page.
 REFRESH_INTERVAL_SECONDS = 60
 _REFRESHED_AT = "idle_refreshed_at"
+# Timestamp until which a running patrol keeps the session alive.
+_PATROL_UNTIL = "patrol_session_until"
 
 
 class SessionIdleMiddleware:
@@ -18,8 +20,9 @@ class SessionIdleMiddleware:
     A staff request moves the session's expiry forward when the last move is
     more than ``REFRESH_INTERVAL_SECONDS`` old, so a session ends between
     ``STAFF_SESSION_IDLE_MINUTES`` minus that interval and
-    ``STAFF_SESSION_IDLE_MINUTES`` after the last request. Villagers keep the
-    default lifetime, ``SESSION_COOKIE_AGE`` from the login.
+    ``STAFF_SESSION_IDLE_MINUTES`` after the last request, unless a running
+    patrol extends it (``session_hold_for_patrol``). Villagers keep the default
+    lifetime, ``SESSION_COOKIE_AGE`` from the login.
     """
 
     def __init__(self, get_response):
@@ -51,5 +54,25 @@ def _refresh_due(session) -> bool:
 
 
 def _refresh(session) -> None:
-    session.set_expiry(settings.STAFF_SESSION_IDLE_MINUTES * 60)
-    session[_REFRESHED_AT] = timezone.now().timestamp()
+    now = timezone.now().timestamp()
+    idle = settings.STAFF_SESSION_IDLE_MINUTES * 60
+    patrol_left = session.get(_PATROL_UNTIL, 0) - now
+    session.set_expiry(int(max(idle, patrol_left)))
+    session[_REFRESHED_AT] = now
+
+
+def session_hold_for_patrol(session) -> None:
+    """Keep a staff session for up to STAFF_PATROL_SESSION_HOURS while its patrol runs.
+
+    A district secretary walks the district for an hour or more without
+    touching the phone, and must still be signed in to stop the patrol.
+    """
+    hold = settings.STAFF_PATROL_SESSION_HOURS * 3600
+    session[_PATROL_UNTIL] = timezone.now().timestamp() + hold
+    _refresh(session)
+
+
+def session_release_patrol(session) -> None:
+    """Return a session to the idle limit once its patrol has stopped."""
+    session.pop(_PATROL_UNTIL, None)
+    _refresh(session)

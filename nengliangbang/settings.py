@@ -371,6 +371,9 @@ SPECTACULAR_SETTINGS = {
 # points now and then on their own phones, so their sessions last
 # VILLAGER_SESSION_DAYS from the login.
 STAFF_SESSION_IDLE_MINUTES = env_int("STAFF_SESSION_IDLE_MINUTES", default=30, minimum=1)
+# A district secretary on patrol stays signed in this long after starting it,
+# until the patrol stops.
+STAFF_PATROL_SESSION_HOURS = env_int("STAFF_PATROL_SESSION_HOURS", default=4, minimum=1)
 VILLAGER_SESSION_DAYS = env_int("VILLAGER_SESSION_DAYS", default=30, minimum=1)
 SESSION_COOKIE_AGE = VILLAGER_SESSION_DAYS * 24 * 3600
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.middleware import session_hold_for_patrol, session_release_patrol
 from nengliangbang.uploads import photo_error_field
 from villagers.access import can_see_district, districts_for, sees_every_district, villages_for
 from villagers.models import District, User
@@ -77,6 +78,8 @@ def patrol_start(request):
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
+    else:
+        session_hold_for_patrol(request.session)
     return redirect("patrol-home")
 
 
@@ -87,7 +90,7 @@ def patrol_stop(request, patrol_id: int):
     form = StopForm(request.POST)
     if not form.is_valid():
         return patrol_home(request, forms={"stop": form}, status=400)
-    return _run(
+    response = _run(
         request,
         lambda: services.patrol_finish(
             actor=user, patrol_id=patrol_id, ended_at=form.cleaned_data["ended_at"]
@@ -96,6 +99,9 @@ def patrol_stop(request, patrol_id: int):
         form=form,
         success=_("Patrol stopped."),
     )
+    if response.status_code == 302:  # stopped: back to the idle limit
+        session_release_patrol(request.session)
+    return response
 
 
 @login_required

@@ -151,15 +151,45 @@ def test_stop_measures_duration(client, world, secretary, time_machine):
     patrol = Patrol.objects.get()
     client.post(reverse("patrol-notes", args=[patrol.pk]), {"notes": "道路通畅"})
     time_machine.move_to(began + timedelta(minutes=75), tick=False)
-    # The staff session ended after STAFF_SESSION_IDLE_MINUTES, so the secretary logs in again.
-    client.force_login(secretary)
 
+    # The running patrol kept the session past STAFF_SESSION_IDLE_MINUTES.
     response = client.post(reverse("patrol-stop", args=[patrol.pk]), {})
 
     patrol.refresh_from_db()
     assert response.status_code == 302
+    assert response.url == reverse("patrol-home")
     assert patrol.duration == timedelta(minutes=75)
     assert patrol.notes == "道路通畅"
+
+
+def test_session_idle_again_after_stop(client, world, secretary, time_machine, settings):
+    began = timezone.now()
+    time_machine.move_to(began, tick=False)
+    start(client, world)
+    stopped_at = began + timedelta(minutes=70)
+    time_machine.move_to(stopped_at, tick=False)
+    stopped = client.post(reverse("patrol-stop", args=[Patrol.objects.get().pk]), {})
+    assert stopped.status_code == 302
+
+    idle = timedelta(minutes=settings.STAFF_SESSION_IDLE_MINUTES, seconds=1)
+    time_machine.move_to(stopped_at + idle, tick=False)
+    response = client.get(reverse("patrol-home"))
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def test_patrol_hold_ends_after_limit(client, world, secretary, time_machine, settings):
+    began = timezone.now()
+    time_machine.move_to(began, tick=False)
+    start(client, world)
+
+    held = timedelta(hours=settings.STAFF_PATROL_SESSION_HOURS, seconds=1)
+    time_machine.move_to(began + held, tick=False)
+    response = client.get(reverse("patrol-home"))
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
 
 
 def test_stop_twice_refused(client, world, secretary):
