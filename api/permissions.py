@@ -10,8 +10,8 @@ class CanUseApi(BasePermission):
     """Let in active staff with the API role permission and the endpoint's own permissions.
 
     A view lists its permissions in ``required_permissions`` (for reads) and
-    ``write_permissions`` (for POST). Writes through a token also need a grant
-    with ``can_write``. Scoping to villages is the view's job.
+    ``write_permissions`` (for POST). Writes need a token with a grant whose
+    ``can_write`` is set; a session only reads. Scoping to villages is the view's job.
     """
 
     message = _("You do not have permission to use this part of the API.")
@@ -22,6 +22,12 @@ class CanUseApi(BasePermission):
             return False
         needed = ["api.use_api", *getattr(view, "required_permissions", ())]
         if request.method not in SAFE_METHODS:
+            if request.auth is None:
+                self.message = _(
+                    "Writes through the API need a token that may write; a signed-in browser"
+                    " can only read. Ask the village office for a token."
+                )
+                return False
             if not token_can_write(request.auth):
                 self.message = _("This token may only read; ask for a token that may write.")
                 return False

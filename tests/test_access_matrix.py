@@ -36,7 +36,7 @@ from .access_matrix_world import (
     VILLAGER,
     build_matrix_world,
 )
-from .api_fixtures import ACT_DATE
+from .api_fixtures import ACT_DATE, client_for, token_for
 
 PERSONAS = list(PERSONA_USERS)
 
@@ -612,8 +612,18 @@ def matrix(django_db_setup, django_db_blocker, tmp_path_factory):
         with transaction.atomic():
             world = build_matrix_world()
             world.session_cookies = log_in_personas(world)
+            world.write_tokens = issue_write_tokens(world)
             yield world
             transaction.set_rollback(True)
+
+
+def issue_write_tokens(world) -> dict[str, str]:
+    """Return a write token of each signed-in persona: API writes take no session."""
+    return {
+        persona: token_for(getattr(world, attribute), write=True)
+        for persona, attribute in PERSONA_USERS.items()
+        if attribute is not None
+    }
 
 
 def log_in_personas(world) -> dict[str, str]:
@@ -729,6 +739,12 @@ def client_as(persona: str, world) -> Client:
     return client
 
 
+def api_writer(persona: str, world) -> Client:
+    """Return a client that writes to the API with the persona's write token."""
+    secret = world.write_tokens.get(persona)
+    return Client() if secret is None else client_for(secret)
+
+
 def forbidden_markers(persona: str) -> list[str]:
     return [marker for marker, readers in MARKERS.items() if persona not in readers]
 
@@ -754,7 +770,9 @@ def request_as(persona: str, key: str, row: Row, world) -> list[str]:
                 response = client.get(url)
             elif key.startswith("api/"):
                 body = post_body(row.body, world)
-                response = client.post(url, body, content_type="application/json")
+                response = api_writer(persona, world).post(
+                    url, body, content_type="application/json"
+                )
             else:
                 response = client.post(url, post_body(row.body, world))
             result = outcome(response, object_url=object_url)

@@ -328,6 +328,21 @@ def test_session_write_needs_csrf_token(api_world):
     assert "CSRF" in response.json()["message"]
 
 
+@pytest.mark.parametrize("endpoint", WRITES)
+def test_session_writes_refused(api_world, endpoint):
+    """A session only reads: even with CSRF passed, writes need a token."""
+    client = Client()
+    client.force_login(api_world.village_admin)
+    response = client.post(
+        url(api_world, endpoint),
+        write_body(api_world, endpoint),
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert_refused(response, 403, "permission_denied")
+    assert "need a token that may write" in response.json()["message"]
+
+
 # Explanations of points
 
 
