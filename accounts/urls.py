@@ -7,7 +7,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path(
         "password/",
-        auth_views.PasswordChangeView.as_view(),
+        views.PasswordChangeView.as_view(),
         name="password_change",
     ),
     path(

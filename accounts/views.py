@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -29,6 +30,19 @@ class LoginView(auth_views.LoginView):
         if self.request.user.is_staff:
             return resolve_url(settings.LOGIN_REDIRECT_URL)
         return resolve_url("my-entries")
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Change one's own password; a user who has none yet sets one without the old.
+
+    A villager who logged in with a one-time code from the village office has
+    no password, so there is no old one to ask for: the code was the proof.
+    """
+
+    def get_form_class(self):
+        if self.request.user.has_usable_password():
+            return auth_forms.PasswordChangeForm
+        return auth_forms.SetPasswordForm
 
 
 @login_required

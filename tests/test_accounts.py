@@ -155,3 +155,35 @@ def test_username_login_for_staff_still_works(client, world):
     world.recorder.save()
 
     assert login(client, "jifenyuan", "Staff-2026!").status_code == 302
+
+
+def test_code_login_sets_first_password(client, world, phone_villager):
+    phone_villager.user.set_unusable_password()
+    phone_villager.user.save()
+    code = services.login_code_issue(actor=world.village_admin, villager=phone_villager)
+    login(client, PHONE, code)
+
+    page = client.get(reverse("password_change"))
+    response = client.post(
+        reverse("password_change"),
+        {"new_password1": "Qunying-2027!", "new_password2": "Qunying-2027!"},
+    )
+
+    assert "old_password" not in page.context["form"].fields
+    assert response.status_code == 302
+    client.logout()
+    assert login(client, PHONE, "Qunying-2027!").status_code == 302
+
+
+def test_password_change_asks_old_one(client, world, phone_villager):
+    phone_villager.user.set_password("Qunying-2026!")
+    phone_villager.user.save()
+    login(client, PHONE, "Qunying-2026!")
+
+    response = client.post(
+        reverse("password_change"),
+        {"new_password1": "Qunying-2027!", "new_password2": "Qunying-2027!"},
+    )
+
+    assert response.status_code == 200
+    assert "old_password" in response.context["form"].errors
