@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -183,18 +183,34 @@ def _preloaded_record(request: Request):
         return None
     if isinstance(data, str):
         data = json.loads(data)
-    created_at = data["created_at"]
-    if isinstance(created_at, str):
-        created_at = parse_datetime(created_at)
     return IdempotencyRecord(
         id=data["id"],
         user=request.user,
         key=request.headers[HEADER],
         request_hash=data["request_hash"],
         status_code=data["status_code"],
-        response_body=data["response_body"],
-        created_at=created_at,
+        response_body=_json_value(data["response_body"]),
+        created_at=_aware_datetime(data["created_at"]),
     )
+
+
+def _json_value(value):
+    """Return the stored body as data: SQLite's JSONObject nests a JSON column as text."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _aware_datetime(value: str | datetime) -> datetime:
+    """Return the stored time as an aware datetime, however the database wrote it in JSON.
+
+    PostgreSQL writes an ISO time with its offset. SQLite keeps datetimes as
+    naive UTC text, which JSONObject passes on as it is.
+    """
+    moment = parse_datetime(value) if isinstance(value, str) else value
+    if moment is None:
+        raise ValueError(f"Unreadable time in an idempotency record: {value!r}")
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, UTC)
+    return moment
 
 
 def idempotency_records_delete_expired(*, now: datetime) -> int:

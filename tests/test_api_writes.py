@@ -1,7 +1,7 @@
 """Claims and matters posted through the API, and the Idempotency-Key header."""
 
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -223,3 +223,16 @@ def test_portable_record_store_inserts_once(world):
     assert _record_store_portable(request, **stored) is True
     assert _record_store_portable(request, **stored) is False
     assert IdempotencyRecord.objects.filter(user=world.recorder, key="portable-1").count() == 1
+
+
+@pytest.mark.parametrize(
+    "stored",
+    ["2026-12-05 01:54:00.123456", "2026-12-05T09:54:00.123456+08:00"],
+)
+def test_stored_time_read_from_any_database(stored):
+    """SQLite's naive UTC text and PostgreSQL's ISO time with offset read as one moment."""
+    from api.idempotency import _aware_datetime
+
+    moment = _aware_datetime(stored)
+
+    assert moment == datetime(2026, 12, 5, 1, 54, 0, 123456, tzinfo=UTC)
