@@ -308,6 +308,13 @@ class OnTimeRateSerializer(serializers.Serializer):
     name = serializers.CharField(
         label=_("name"), help_text="Name of the village or district, as chosen with by."
     )
+    village = serializers.IntegerField(label=_("village"), help_text="Id of the village.")
+    village_name = serializers.CharField(label=_("village name"))
+    district = serializers.IntegerField(
+        label=_("district"),
+        allow_null=True,
+        help_text="Id of the district; null in the rates by village.",
+    )
     closed = serializers.IntegerField(label=_("closed"), help_text="Matters resolved or verified.")
     closed_on_time = serializers.IntegerField(label=_("closed on time"))
     open_overdue = serializers.IntegerField(label=_("open and overdue"))

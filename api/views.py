@@ -501,6 +501,9 @@ class OnTimeRateView(ApiView):
         rows = [
             {
                 "name": rate.name,
+                "village": rate.village_id,
+                "village_name": rate.village_name,
+                "district": rate.district_id,
                 "closed": rate.closed,
                 "closed_on_time": rate.closed_on_time,
                 "open_overdue": rate.open_overdue,

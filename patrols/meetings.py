@@ -63,7 +63,7 @@ def meeting_create(
             matter_title=matter.title,
             was_overdue=matter.overdue_at is not None or matter.deadline <= now,
         )
-        for matter in open_matters.select_related("district").order_by("district__name", "deadline")
+        for matter in open_matters.select_related("district").order_by("district_id", "deadline")
     )
     logger.info("meeting %s recorded for village %s by user %s", meeting.pk, village.pk, actor.pk)
     return meeting

@@ -93,6 +93,10 @@ class OnTimeRate:
     closed: int
     closed_on_time: int
     open_overdue: int
+    village_id: int
+    village_name: str
+    # None in the rates by village.
+    district_id: int | None = None
 
     @property
     def rate(self) -> float | None:
@@ -125,9 +129,11 @@ def on_time_rates(
     before their deadline are not counted yet.
     """
     start, end = month_bounds(month)
+    # Districts of different villages share names (every village has a
+    # 第一片区), so each row carries its village, and districts keep roster order.
     group = {
         "village": ("village__name", "village_id"),
-        "district": ("district__name", "district_id"),
+        "district": ("village__name", "village_id", "district_id", "district__name"),
     }[by]
     closed = Q(status__in=Matter.CLOSED_STATUSES)
     # A waiting matter's deadline moves when its clock restarts, so it is
@@ -149,10 +155,13 @@ def on_time_rates(
     )
     return [
         OnTimeRate(
-            name=row[group[0]],
+            name=row["district__name"] if by == "district" else row["village__name"],
             closed=row["closed"],
             closed_on_time=row["closed_on_time"],
             open_overdue=row["open_overdue"],
+            village_id=row["village_id"],
+            village_name=row["village__name"],
+            district_id=row.get("district_id"),
         )
         for row in rows
     ]

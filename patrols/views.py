@@ -36,7 +36,7 @@ def patrol_home(request, forms=None, status=200):
     context = {
         "form_errors": [error for form in forms.values() for error in form.non_field_errors()],
         "running": running,
-        "districts": District.objects.filter(secretary=user).order_by("name"),
+        "districts": District.objects.filter(secretary=user).order_by("id"),
         "start_form": StartForm(),
         "stop_form": forms.get("stop") or StopForm(),
         "notes_form": forms.get("notes")

@@ -50,7 +50,7 @@ def rankings(request, village_id: int):
     village = get_object_or_404(Village, pk=village_id)
     board = _choice(request.GET.get("board"), BOARDS)
     period_kind = _choice(request.GET.get("period"), PERIOD_KINDS)
-    districts = list(District.objects.filter(village=village).order_by("name"))
+    districts = list(District.objects.filter(village=village).order_by("id"))
     district = _picked(districts, request.GET.get("district"))
     categories = list(Category.objects.filter(is_active=True))
     category = _picked(categories, request.GET.get("item"))

@@ -104,7 +104,7 @@ def _plaque_districts(user: User, village_id: int, districts) -> QuerySet[Distri
         return District.objects.none()
     if districts is None:
         districts = District.objects.filter(village_id=village_id)
-    return districts.order_by("name")
+    return districts.order_by("id")
 
 
 def _dashboard(village_id: int, today, districts) -> dict:

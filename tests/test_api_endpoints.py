@@ -20,6 +20,7 @@ from points.models import Claim
 from villagers.models import Village
 
 from .api_fixtures import ACT_DATE, build_api_world, client_for, token_for
+from .factories import UserFactory
 
 API = "/api/v1/"
 
@@ -244,6 +245,9 @@ def test_on_time_rate(api_world, time_machine):
     assert rows == [
         {
             "name": rate.name,
+            "village": w.village_a.pk,
+            "village_name": "群英村",
+            "district": None,
             "closed": rate.closed,
             "closed_on_time": rate.closed_on_time,
             "open_overdue": rate.open_overdue,
@@ -263,6 +267,25 @@ def test_on_time_rate(api_world, time_machine):
         for row in results(client.get(API + "matters/"))
         if row["is_overdue"]
     }
+
+
+def test_on_time_rate_by_district_names_village(api_world):
+    """Every village has a 第一片区, so a district row carries its village and id."""
+    w = api_world
+    matter_report(actor=w.outsider, district=w.district_b1, severity="small", title="乙")
+    matter = matter_report(
+        actor=w.secretary_a1, district=w.district_a1, severity="small", title="甲"
+    )
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
+    month = timezone.localtime(matter.deadline).strftime("%Y-%m")
+
+    response = client_for(token_for(admin)).get(
+        API + f"statistics/on-time-rate/?month={month}&by=district"
+    )
+
+    rows = [(row["village_name"], row["district"], row["name"]) for row in response.json()]
+    assert ("群英村", w.district_a1.pk, "第一片区") in rows
+    assert ("新围村", w.district_b1.pk, "第一片区") in rows
 
 
 def test_on_time_rate_by_district_and_empty(api_world, viewer):
