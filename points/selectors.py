@@ -616,16 +616,30 @@ def villager_search(
 
 
 def approval_queue(
-    *, village_id: int, districts: QuerySet[District] | None = None, limit: int = 30
+    *,
+    village_id: int,
+    districts: QuerySet[District] | None = None,
+    approver: User | None = None,
+    limit: int = 30,
 ) -> QuerySet[Claim]:
     """Return the village's claims waiting for a first or second approval, oldest first.
 
     ``districts``, when given, limits the queue to villagers of those districts.
+    ``approver``, when given, leaves out the claims the points services would
+    not let them decide: those they recorded, approved first, or that are for
+    their own household.
     """
     claims = Claim.objects.filter(
         villager__household__village_id=village_id,
         status__in=(Claim.Status.SUBMITTED, Claim.Status.AWAITING_SECOND),
     )
+    if approver is not None:
+        claims = claims.exclude(recorded_by=approver).exclude(first_approved_by=approver)
+        own_household = (
+            Villager.objects.filter(user=approver).values_list("household_id", flat=True).first()
+        )
+        if own_household is not None:
+            claims = claims.exclude(villager__household_id=own_household)
     if districts is not None:
         claims = claims.filter(villager__household__district__in=districts)
     return claims.select_related("villager__household", "rule__category", "recorded_by").order_by(

@@ -43,7 +43,9 @@ def workbench(request):
         {
             "query": query,
             "found": found,
-            "queue": selectors.approval_queue(village_id=village_id, districts=districts),
+            "queue": selectors.approval_queue(
+                village_id=village_id, districts=districts, approver=user
+            ),
             "may_approve": user.has_perm("points.approve_claim"),
             "links": _links(user),
             "districts": _plaque_districts(user, village_id, districts),

@@ -276,6 +276,22 @@ def test_workbench_approves_from_the_queue(client, ranked):
     assert claim.status != Claim.Status.SUBMITTED
 
 
+def test_queue_leaves_out_claims_viewer_cannot_decide(client, ranked):
+    own_recording = pending_claim(ranked, ranked.village_admin)
+    first_approved = pending_claim(ranked, ranked.recorder)
+    first_approved.status = Claim.Status.AWAITING_SECOND
+    first_approved.first_approved_by = ranked.village_admin
+    first_approved.save()
+    other = pending_claim(ranked, ranked.recorder)
+    client.force_login(ranked.village_admin)
+
+    queue = list(client.get(reverse("workbench")).context["queue"])
+
+    assert other in queue
+    assert own_recording not in queue
+    assert first_approved not in queue
+
+
 def test_workbench_keeps_recorder_from_approving_own_claim(client, ranked):
     claim = pending_claim(ranked, ranked.village_admin)
     client.force_login(ranked.village_admin)

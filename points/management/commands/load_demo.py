@@ -126,6 +126,10 @@ class Command(BaseCommand):
             "approver": self._user(
                 "shenheyuan", village=village, role=roles.APPROVER, name="审核员"
             ),
+            # Claims above a rule's threshold need a second approver.
+            "second_approver": self._user(
+                "shenheyuan2", village=village, role=roles.APPROVER, name="审核员二"
+            ),
             "township": self._user(
                 "zhenjie", township=village.township, role=roles.TOWNSHIP_VIEWER, name="镇街"
             ),
@@ -357,6 +361,7 @@ class Command(BaseCommand):
             ("pianqu1 … pianqu6", roles.DISTRICT_SECRETARY),
             ("jifenyuan", roles.RECORDER),
             ("shenheyuan", roles.APPROVER),
+            ("shenheyuan2", f"{roles.APPROVER} (second approvals)"),
             ("zhenjie", roles.TOWNSHIP_VIEWER),
             ("cunmin", roles.VILLAGER),
         ]:
