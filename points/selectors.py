@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, ExtractMonth, JSONObject
 from django.urls import reverse
+from django.utils import timezone
 
 from villagers.models import HEAD_RELATION, District, Household, User, Village, Villager
 
@@ -472,7 +473,7 @@ def _explain_entry(entry: LedgerEntry) -> dict:
         "kind": entry.kind,
         "kind_label": str(entry.get_kind_display()),
         "act_date": entry.act_date.isoformat(),
-        "posted_at": entry.posted_at.isoformat(),
+        "posted_at": _iso(entry.posted_at),
         "points": entry.points,
         "villager": entry.villager_name,
         "item": entry.category_name,
@@ -522,7 +523,9 @@ def _person(user: User | None) -> str | None:
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
+    # Local time (Asia/Shanghai) with its offset: the pages show the first
+    # 16 characters, which must be the villagers' own date and time.
+    return timezone.localtime(moment).isoformat() if moment else None
 
 
 # A villager's home page --------------------------------------------------------------

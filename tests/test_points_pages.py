@@ -8,10 +8,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from PIL import Image
 
 from points import selectors
-from points.models import Claim, Objection, PointsPolicy, StarThreshold
+from points.models import Claim, LedgerEntry, Objection, PointsPolicy, StarThreshold
 from points.services import claim_approve, claim_submit, entry_reverse
 from villagers.models import Village
 
@@ -307,3 +308,13 @@ def test_board_hides_name_on_deduction(world, english):
 
     assert "测试规则-5" in response.text
     assert world.neighbour.name not in response.text
+
+
+def test_explanation_times_in_local_time(posted, client):
+    entry = LedgerEntry.objects.filter(villager=posted.villager).first()
+    client.force_login(posted.village_admin)
+
+    response = client.get(reverse("villager-explanation", args=[posted.villager.pk]))
+
+    local = timezone.localtime(entry.posted_at).strftime("%Y-%m-%d %H:%M")
+    assert local in response.content.decode()
