@@ -21,13 +21,20 @@ from .models import LoginReset
 
 
 class LoginView(auth_views.LoginView):
-    """Log in by phone number or username; villagers land on their own points, staff on the home page."""
+    """Log in by phone number or username.
+
+    Villagers land on their own points, village staff on the workbench and
+    township staff on the home page.
+    """
 
     template_name = "registration/login.html"
     authentication_form = PhoneLoginForm
 
     def get_default_redirect_url(self):
-        if self.request.user.is_staff:
+        user = self.request.user
+        if user.is_staff and user.village_id:
+            return resolve_url("workbench")
+        if user.is_staff:
             return resolve_url(settings.LOGIN_REDIRECT_URL)
         return resolve_url("my-entries")
 

@@ -225,8 +225,17 @@ def test_phone_login_lands_on_my_points(client, phone_villager):
     assert response.url == reverse("my-entries")
 
 
-def test_staff_login_lands_on_home(client, staff_password):
+def test_village_staff_login_lands_on_workbench(client, staff_password):
     response = login(client, "jifenyuan", staff_password)
+
+    assert response.url == reverse("workbench")
+
+
+def test_township_login_lands_on_home(client, world):
+    world.township_viewer.set_password("Zhenjie-2026!")
+    world.township_viewer.save()
+
+    response = login(client, "zhenjie", "Zhenjie-2026!")
 
     assert response.url == reverse("home")
 
