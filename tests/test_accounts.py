@@ -187,3 +187,18 @@ def test_password_change_asks_old_one(client, world, phone_villager):
 
     assert response.status_code == 200
     assert "old_password" in response.context["form"].errors
+
+
+def test_short_password_rejected_in_chinese(client, world, phone_villager):
+    phone_villager.user.set_password("Qunying-2026!")
+    phone_villager.user.save()
+    login(client, PHONE, "Qunying-2026!")
+
+    page = client.get(reverse("password_change"))
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": "Qunying-2026!", "new_password1": "123", "new_password2": "123"},
+    )
+
+    assert "密码至少需要 8 个字符。" in page.content.decode()
+    assert "密码太短，至少需要 8 个字符。" in response.content.decode()
