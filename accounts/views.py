@@ -1,5 +1,7 @@
 """The login page, and staff pages that set a villager's password or print a one-time login code."""
 
+from typing import cast
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import forms as auth_forms
@@ -13,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from villagers.access import can_act_in_village
-from villagers.models import Villager
+from villagers.models import User, Villager
 
 from . import services
 from .forms import PasswordSetForm, PhoneLoginForm
@@ -47,7 +49,9 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     """
 
     def get_form_class(self):
-        if self.request.user.has_usable_password():
+        # PasswordChangeView requires a login, so the user is never anonymous.
+        user = cast(User, self.request.user)
+        if user.has_usable_password():
             return auth_forms.PasswordChangeForm
         return auth_forms.SetPasswordForm
 
