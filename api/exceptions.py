@@ -24,21 +24,55 @@ class IdempotencyKeyReused(exceptions.APIException):
 
 
 class ServiceRejected(exceptions.APIException):
-    """A business rule of a service rejected the request (Django's ValidationError)."""
+    """A business rule of a service rejected the request (Django's ValidationError).
+
+    ``fields`` names the request fields the rule is about, when its code says.
+    """
 
     status_code = status.HTTP_400_BAD_REQUEST
     default_code = "rejected"
+
+    def __init__(self, detail, fields: dict[str, list[str]] | None = None):
+        super().__init__(detail)
+        self.fields = fields or {}
+
+
+# Codes of the services' ValidationErrors that concern one field of a write request.
+SERVICE_ERROR_FIELDS = {
+    "act_date_in_future": "act_date",
+    "rule_not_found": "rule",
+    "rule_not_applying": "rule",
+    "photo_required": "photo",
+}
 
 
 def api_exception_handler(exc, context):
     """Turn an exception into the API's error body, or return None for a server error."""
     if isinstance(exc, DjangoValidationError):
-        exc = ServiceRejected(" ".join(exc.messages))
+        exc = _service_rejected(exc)
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, Http404):
         # Django's message names the model and the query, which the client need not see.
         exc = exceptions.NotFound()
+    elif isinstance(exc, exceptions.ParseError):
+        # DRF's message quotes the JSON parser in English.
+        exc = exceptions.ParseError(
+            _("The request body is not valid JSON; check its quotes, commas and brackets.")
+        )
+    elif isinstance(exc, exceptions.NotAuthenticated):
+        replaced = exceptions.NotAuthenticated(
+            _("Send your API token in the header “Authorization: Token <token>”.")
+        )
+        # DRF set the WWW-Authenticate header's value on the original exception.
+        replaced.auth_header = getattr(exc, "auth_header", None)  # type: ignore[attr-defined]
+        exc = replaced
+    elif _is_csrf_failure(exc):
+        exc = exceptions.PermissionDenied(
+            _(
+                "The browser's CSRF security token is missing or wrong; reload the page and try again."
+            )
+        )
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -52,6 +86,19 @@ def api_exception_handler(exc, context):
     return response
 
 
+def _service_rejected(error: DjangoValidationError) -> ServiceRejected:
+    message = " ".join(error.messages)
+    field = SERVICE_ERROR_FIELDS.get(getattr(error, "code", None) or "")
+    return ServiceRejected(message, fields={field: error.messages} if field else None)
+
+
+def _is_csrf_failure(exc) -> bool:
+    # SessionAuthentication raises PermissionDenied("CSRF Failed: <reason>") in English.
+    return isinstance(exc, exceptions.PermissionDenied) and str(exc.detail).startswith(
+        "CSRF Failed"
+    )
+
+
 def _error_body(exc) -> dict:
     if isinstance(exc, exceptions.ValidationError):
         return {
@@ -63,7 +110,7 @@ def _error_body(exc) -> dict:
     code = exc.get_codes() if hasattr(exc, "get_codes") else "error"
     if isinstance(code, list | dict):
         code = getattr(exc, "default_code", "error")
-    return {"code": str(code), "message": str(detail), "fields": {}}
+    return {"code": str(code), "message": str(detail), "fields": getattr(exc, "fields", {})}
 
 
 def _field_messages(detail) -> dict[str, list[str]]:

@@ -111,9 +111,9 @@ def test_failed_request_stores_nothing(api_world):
     response = post(client, "claims/", claim_body(api_world, act_date=future), key="claim-0004")
     assert response.status_code == 400
     assert response.json()["code"] == "rejected"
-    assert response.json()["message"] == chinese(
-        "The date of the act is in the future; enter the day it happened."
-    )
+    message = chinese("The date of the act is in the future; enter the day it happened.")
+    assert response.json()["message"] == message
+    assert response.json()["fields"] == {"act_date": [message]}
     assert not IdempotencyRecord.objects.filter(key="claim-0004").exists()
     # The corrected request may reuse the key.
     fixed = post(client, "claims/", claim_body(api_world), key="claim-0004")
@@ -155,7 +155,24 @@ def test_claim_unknown_rule_rejected(api_world):
     assert response.json()["message"] == chinese(
         "No scoring rule has the id %(id)s; choose one from the list of rules."
     ) % {"id": 999999}
+    assert list(response.json()["fields"]) == ["rule"]
     assert not IdempotencyRecord.objects.filter(key="claim-0006").exists()
+
+
+def test_bad_json_rejected_in_chinese(api_world):
+    client = client_for(token_for(api_world.recorder, write=True))
+    response = client.post(API + "claims/", "{villager: 1", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+    assert response.json()["message"] == chinese(
+        "The request body is not valid JSON; check its quotes, commas and brackets."
+    )
+
+
+def test_missing_token_message_names_header(api_world):
+    response = Client().get(API + "villages/")
+    assert response.status_code == 401
+    assert "Authorization: Token" in response.json()["message"]
 
 
 def test_matter_reported(api_world):
