@@ -118,7 +118,7 @@ def test_unreadable_upload_fails_with_message(client, world, tmp_path):
     roster_upload = RosterUpload.objects.get()
     assert roster_upload.state == RosterUpload.State.FAILED
     page = client.get(response["Location"]).content.decode()
-    message = "文件不是 .xlsx 工作簿，或已损坏。请用 Excel 或 WPS 打开后另存为 .xlsx。"
+    message = "文件不是 .xlsx 工作簿，或已损坏。请用 Excel 或 WPS 打开后另存为 .xlsx 或 CSV（逗号分隔）格式。"
     assert roster_upload.error == message
     assert message in page
 

@@ -348,7 +348,9 @@ def test_missing_column_named_in_chinese(tmp_path):
     with translation.override("zh-hans"), pytest.raises(Exception) as raised:
         roster_import(path=path, village=VillageFactory(), actor=None)
 
-    assert str(raised.value) == "第 1 行的列名中缺少 片区，户号 或 与户主关系 列。"
+    assert str(raised.value) == (
+        "第 1 行的列名中缺少以下列：片区、户号、与户主关系。请在列名行中补上这些列。"
+    )
 
 
 @pytest.mark.django_db

@@ -374,7 +374,9 @@ def test_missing_required_columns_named(tmp_path):
     with pytest.raises(RosterFileError) as raised:
         import_roster_en(path, village)
 
-    assert str(raised.value) == "The header in row 3 has no 户号 or 性别 columns."
+    assert str(raised.value) == (
+        "The header in row 3 lacks these columns: 户号、性别. Add them to the header row."
+    )
     assert Villager.objects.count() == 0
 
 
@@ -386,7 +388,9 @@ def test_missing_one_column_named(tmp_path):
     with pytest.raises(RosterFileError) as raised:
         import_roster_en(path, VillageFactory())
 
-    assert str(raised.value) == "The header in row 3 has no 身份证号码 column."
+    assert str(raised.value) == (
+        "The header in row 3 has no 身份证号码 column. Add it to the header row."
+    )
 
 
 @pytest.mark.django_db
@@ -616,7 +620,12 @@ def test_command_dry_run_creates_nothing(tmp_path):
         "Dry run: nothing was saved.",
         "Villagers created: 1, updated: 0, moved: 0, unchanged: 0, moved out: 0. Rows rejected: 0.",
     ]
-    assert lines[4] == "Row 4 (张一): New villager."
+    # Every district of a new village is new, so the dry run names it.
+    assert lines[4] == (
+        "Warning: the district 第一片区 does not exist and would be created, named in "
+        "row 4 (张一). If the name is a typo, correct it in the file."
+    )
+    assert lines[5] == "Row 4 (张一): New villager."
     assert not Village.objects.filter(name="新村").exists()
     assert not Township.objects.filter(name="新镇").exists()
     assert Villager.objects.count() == 0
@@ -663,5 +672,6 @@ def test_command_unreadable_file_names_it(tmp_path, world):
 
     assert str(raised.value) == (
         f"The roster {path} could not be imported. The file is not an .xlsx workbook, "
-        "or it is damaged. Open it in Excel or WPS and save it as .xlsx."
+        "or it is damaged. Open it in Excel or WPS and save it as .xlsx, "
+        "or as CSV (comma separated)."
     )

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from .access import villages_for
 from .models import RosterUpload, Village, Villager
-from .roster import RowStatus
+from .roster import RowStatus, rows_text
 from .roster.exporting import FULL_DATA_PERMISSION, roster_export
 from .roster.uploads import (
     IMPORT_PERMISSION,
@@ -170,6 +170,7 @@ class RosterAdminMixin:
             upload=roster_upload,
             counts=report.get("counts"),
             moved_out=_moved_out_rows(report.get("moved_out", [])),
+            new_districts=_new_districts(report.get("new_districts", [])),
             page=page,
             rows=[
                 (row.row_number, row.name, STATUS_LABELS[row.status], row.status, row.detail)
@@ -224,6 +225,19 @@ def _moved_out_rows(moved_out: list[dict]) -> list[dict]:
         masked = villager.id_number_masked if villager else ""
         rows.append({**person, "id_number_masked": masked})
     return rows
+
+
+def _new_districts(new_districts: list[dict]) -> list[dict]:
+    """Add to each district the import creates the text that lists the rows naming it."""
+    return [
+        {
+            "name": district["name"],
+            "rows": rows_text(
+                [(row, name) for row, name in district["rows"]], district["row_count"]
+            ),
+        }
+        for district in new_districts
+    ]
 
 
 def _posted_token(request: HttpRequest) -> str | None:

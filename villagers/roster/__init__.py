@@ -12,7 +12,15 @@ A file that cannot be read at all (missing, neither .xlsx nor .csv, no header
 row, a required column missing) raises ``RosterFileError`` and writes nothing.
 """
 
-from .applying import MovedOut, RosterReport, RowOutcome, RowStatus, roster_import
+from .applying import (
+    MovedOut,
+    NewDistrict,
+    RosterReport,
+    RowOutcome,
+    RowStatus,
+    roster_import,
+    rows_text,
+)
 from .checking import RowError
 from .columns import COLUMN_HEADINGS, REQUIRED_COLUMNS
 from .reading import HEADER_SEARCH_ROWS, RosterFileError
@@ -22,10 +30,12 @@ __all__ = [
     "HEADER_SEARCH_ROWS",
     "REQUIRED_COLUMNS",
     "MovedOut",
+    "NewDistrict",
     "RosterFileError",
     "RosterReport",
     "RowError",
     "RowOutcome",
     "RowStatus",
     "roster_import",
+    "rows_text",
 ]

@@ -21,6 +21,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from ..identity import encrypt_id_number
@@ -82,6 +83,37 @@ class MovedOut:
     id_number_masked: str
 
 
+# How many rows are listed for each district an import creates. The others are only counted.
+NEW_DISTRICT_ROWS_LISTED = 20
+
+
+@dataclass
+class NewDistrict:
+    """A 片区 the village did not have, which the import creates, and the rows that name it."""
+
+    name: str
+    # (row number, name) of the first NEW_DISTRICT_ROWS_LISTED rows saved into it.
+    rows: list[tuple[int, str]] = field(default_factory=list)
+    row_count: int = 0
+
+    def note(self, person: Person) -> None:
+        self.row_count += 1
+        if len(self.rows) < NEW_DISTRICT_ROWS_LISTED:
+            self.rows.append((person.row_number, person.name))
+
+
+def rows_text(rows: Iterable[tuple[int, str]], row_count: int) -> str:
+    """Return rows as 第 2 行（张一）、第 5 行（李二） and how many more there are."""
+    listed = sorted(rows)
+    # Translators: one roster row in a list, as 第 %(row)s 行（%(name)s）
+    text = pgettext("list separator", ", ").join(
+        _("row %(row)s (%(name)s)") % {"row": row, "name": name} for row, name in listed
+    )
+    if row_count > len(listed):
+        text += _(" and %(count)s more rows") % {"count": row_count - len(listed)}
+    return text
+
+
 @dataclass
 class RosterReport:
     """The outcome of one import. ``created``, ``updated`` and ``unchanged`` count villagers.
@@ -101,6 +133,9 @@ class RosterReport:
     households_created: int = 0
     households_updated: int = 0
     districts_created: int = 0
+    # The districts created, by name. A new name is often a typo in 片区, so
+    # the preview lists them with their rows before the user confirms.
+    new_districts: dict[str, NewDistrict] = field(default_factory=dict)
     skipped_rows: int = 0
     dry_run: bool = False
 
@@ -349,7 +384,12 @@ class _Writer:
             created = bulk_create_with_history(new, District, batch_size=BATCH_SIZE, **self.history)
             for district in created:
                 self.districts[district.name] = district
+                self.report.new_districts[district.name] = NewDistrict(district.name)
         self.report.districts_created += len(new)
+        for person in people:
+            new_district = self.report.new_districts.get(person.district)
+            if new_district is not None:
+                new_district.note(person)
 
     def _save_households(self, people: list[Person]) -> dict[str, Household]:
         """Create or update the households headed in ``people``; return all of theirs by number."""

@@ -3,8 +3,10 @@
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..identity import IdNumber, InvalidIdNumber, parse_id_number
@@ -139,6 +141,7 @@ def check_rows(
     Rows that are not people are counted in ``counts.skipped`` and not yielded.
     Calls ``progress`` with the number of rows read so far every PROGRESS_EVERY rows.
     """
+    today = timezone.localdate()
     for count, (row_number, values) in enumerate(rows, 1):
         if progress and count % PROGRESS_EVERY == 0:
             progress(count)
@@ -155,6 +158,7 @@ def check_rows(
                 errors.append(
                     _("The same ID number is already in row %(row)s.") % {"row": first_row}
                 )
+            _check_birth_date(id_number, today, errors)
             _check_against_id_number(cells, id_number, errors)
 
         if errors or id_number is None:
@@ -309,6 +313,18 @@ def _read_id_number(cells: RowCells, errors: list[str]) -> IdNumber | None:
     except InvalidIdNumber as error:
         errors.append(str(error))
         return None
+
+
+def _check_birth_date(id_number: IdNumber, today: date, errors: list[str]) -> None:
+    """Add an error when the birth date in the ID number is later than today: the number is mistyped."""
+    if id_number.birth_date > today:
+        errors.append(
+            _(
+                "The birth date %(birth_date)s in the ID number is later than today. "
+                "Check the ID number against the ID card."
+            )
+            % {"birth_date": id_number.birth_date.isoformat()}
+        )
 
 
 def _check_against_id_number(cells: RowCells, id_number: IdNumber, errors: list[str]) -> None:

@@ -18,14 +18,12 @@ from typing import IO, Any
 from xml.etree.ElementTree import ParseError
 
 import openpyxl
-from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.xml.functions import iterparse
 
-from .columns import COLUMN_HEADINGS, REQUIRED_COLUMNS, heading_key, heading_list
+from .columns import REQUIRED_COLUMNS, heading_key, heading_list
 
 
 class RosterFileError(Exception):
@@ -81,7 +79,7 @@ def open_roster(path: Path) -> Iterator[Roster]:
                 _check_text(start)
                 yield _find_header(_csv_rows(handle))
             else:
-                _check_signature(start)
+                _check_signature(start, path.suffix.lower())
                 yield from _open_workbook(handle)
     except FileNotFoundError:
         raise RosterFileError(_("The file does not exist.")) from None
@@ -126,7 +124,7 @@ def _check_text(start: bytes) -> None:
         )
 
 
-def _check_signature(start: bytes) -> None:
+def _check_signature(start: bytes, suffix: str) -> None:
     # An .xlsx file is a ZIP archive. Old .xls workbooks and password-protected
     # .xlsx files are both OLE2 compound files.
     if start.startswith(b"\xd0\xcf\x11\xe0"):
@@ -137,12 +135,23 @@ def _check_signature(start: bytes) -> None:
             )
         )
     if not start.startswith(_ZIP_SIGNATURE):
+        if suffix != ".xlsx":
+            raise RosterFileError(_wrong_format_message())
         raise RosterFileError(_not_xlsx_message())
 
 
 def _not_xlsx_message() -> str:
     return _(
-        "The file is not an .xlsx workbook, or it is damaged. Open it in Excel or WPS and save it as .xlsx."
+        "The file is not an .xlsx workbook, or it is damaged. Open it in Excel or WPS "
+        "and save it as .xlsx, or as CSV (comma separated)."
+    )
+
+
+def _wrong_format_message() -> str:
+    return _(
+        "Only .xlsx workbooks and .csv files can be imported, and this file is neither. "
+        "Open the roster in Excel or WPS, save it as .xlsx or as CSV (comma separated), "
+        "and import that file."
     )
 
 
@@ -290,16 +299,17 @@ def _columns_of_header(row_number: int, found: list[tuple[str, Column]]) -> dict
         columns[key] = column
 
     missing = [key for key in REQUIRED_COLUMNS if key not in columns]
+    if len(missing) == 1:
+        raise RosterFileError(
+            _("The header in row %(row)s has no %(heading)s column. Add it to the header row.")
+            % {"row": row_number, "heading": heading_list(missing)}
+        )
     if missing:
         raise RosterFileError(
-            ngettext(
-                "The header in row %(row)s has no %(headings)s column.",
-                "The header in row %(row)s has no %(headings)s columns.",
-                len(missing),
+            # Translators: %(headings)s lists Chinese headings separated by 、.
+            _(
+                "The header in row %(row)s lacks these columns: %(headings)s. Add them to the header row."
             )
-            % {
-                "row": row_number,
-                "headings": get_text_list([COLUMN_HEADINGS[key][0] for key in missing]),
-            }
+            % {"row": row_number, "headings": heading_list(missing)}
         )
     return columns

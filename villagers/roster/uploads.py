@@ -274,6 +274,14 @@ def report_as_json(report: RosterReport) -> dict[str, Any]:
             }
             for person in report.moved_out
         ],
+        "new_districts": [
+            {
+                "name": district.name,
+                "rows": sorted(district.rows),
+                "row_count": district.row_count,
+            }
+            for district in report.new_districts.values()
+        ],
     }
 
 

@@ -7,7 +7,14 @@ from django.utils.translation import gettext as _
 
 from villagers.history import set_history_user
 from villagers.models import Township, User, Village
-from villagers.roster import RosterFileError, RosterReport, RowOutcome, RowStatus, roster_import
+from villagers.roster import (
+    RosterFileError,
+    RosterReport,
+    RowOutcome,
+    RowStatus,
+    roster_import,
+    rows_text,
+)
 
 
 class Command(BaseCommand):
@@ -144,6 +151,7 @@ class Command(BaseCommand):
                 "districts": report.districts_created,
             }
         )
+        self._print_new_districts(report)
         for outcome in report.rows:
             if every_row or outcome.status in (RowStatus.REJECTED, RowStatus.MOVED):
                 self.stdout.write(row_line(outcome))
@@ -159,6 +167,21 @@ class Command(BaseCommand):
                     "id_number": person.id_number_masked,
                 }
             )
+
+    def _print_new_districts(self, report: RosterReport) -> None:
+        if report.dry_run:
+            message = _(
+                "Warning: the district %(district)s does not exist and would be created, "
+                "named in %(rows)s. If the name is a typo, correct it in the file."
+            )
+        else:
+            message = _("Created the district %(district)s, named in %(rows)s.")
+        for district in report.new_districts.values():
+            values = {
+                "district": district.name,
+                "rows": rows_text(district.rows, district.row_count),
+            }
+            self.stdout.write(message % values)
 
 
 def row_line(outcome: RowOutcome) -> str:
