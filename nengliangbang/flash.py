@@ -1,6 +1,7 @@
 """Messages shown once, even when the same form is sent twice."""
 
 from django.contrib import messages
+from django.contrib.messages.storage.base import BaseStorage
 
 
 def success_once(request, text: str) -> None:
@@ -11,7 +12,8 @@ def success_once(request, text: str) -> None:
     """
     storage = messages.get_messages(request)
     waiting = [str(message) for message in storage]
-    # Reading the messages marks them as shown, so unmark them to keep them for the next page.
-    storage.used = False
+    if isinstance(storage, BaseStorage):
+        # Reading the messages marks them as shown, so unmark them to keep them for the next page.
+        storage.used = False
     if str(text) not in waiting:
         messages.success(request, text)
