@@ -13,10 +13,10 @@ from .test_browser import CHROMIUM, PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-# An iPhone 12 to 15 screen, as the district secretaries' phones.
+# The width the tester used: the CSS viewport of an iPhone 12 to 14.
 PHONE = {"width": 390, "height": 844}
 LONG_TITLE = "违章搭建需要拆除"
-# A cell squeezed to one character per line is about one character wide; a readable one fits several.
+# A cell squeezed to one character per line is about one character wide, so 120 px means several fit.
 MINIMUM_CELL_WIDTH = 120
 
 
