@@ -39,7 +39,7 @@ class ServiceRejected(exceptions.APIException):
 
 # Codes of the services' ValidationErrors that concern one field of a write request.
 SERVICE_ERROR_FIELDS = {
-    "act_date_in_future": "act_date",
+    "act_date_future": "act_date",
     "rule_not_found": "rule",
     "rule_not_applying": "rule",
     "photo_required": "photo",

@@ -1,12 +1,12 @@
 """随手拍 pages: a villager reports a problem with a photo and follows its status."""
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from nengliangbang.flash import success_once
 from nengliangbang.uploads import photo_error_field
 from villagers.access import can_see_district
 from villagers.models import Villager
@@ -38,9 +38,7 @@ def problem_report(request):
         except PermissionDenied as error:
             form.add_error(None, str(error))
         else:
-            messages.success(
-                request, _("Your report was sent to the district secretary. Thank you.")
-            )
+            success_once(request, _("Your report was sent to the district secretary. Thank you."))
             return redirect("problem-list")
     status = 400 if form.errors else 200
     return render(request, "patrols/problem_report.html", {"form": form}, status=status)

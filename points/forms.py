@@ -3,6 +3,7 @@
 import uuid
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -16,11 +17,45 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
+# Which field a service's refusal belongs beside, by the ValidationError's code.
+# Refusals with other codes (a reused form, a switched-off item) stay above the form.
+CLAIM_ERROR_FIELDS = {
+    "act_date_future": "act_date",
+    "rule_not_applying": "act_date",
+    "not_self_claimable": "rule",
+    "photo_required": "photo",
+    "photo_too_large": "photo",
+    "photo_invalid": "photo",
+    "photo_too_many_pixels": "photo",
+}
+
+
+def claim_error_field(error: ValidationError, form: forms.Form) -> str | None:
+    """Return the field of ``form`` that ``error`` belongs beside, or None for the whole form."""
+    for item in error.error_list:
+        field = CLAIM_ERROR_FIELDS.get(getattr(item, "code", None) or "")
+        if field in form.fields:
+            return field
+    return None
+
+
+def not_in_future(value):
+    """Refuse an act date after today, beside the date field."""
+    if value > timezone.localdate():
+        raise ValidationError(
+            _("The date of the act is in the future; enter the day it happened."),
+            code="act_date_future",
+        )
+    return value
+
+
 class SelfClaimForm(forms.Form):
     """A villager's claim for themself, with a photo where the rule needs one."""
 
     rule = forms.ModelChoiceField(label=_("What did you do?"), queryset=Rule.objects.none())
-    act_date = forms.DateField(label=_("Date of the act"), widget=DateInput)
+    act_date = forms.DateField(
+        label=_("Date of the act"), widget=DateInput, validators=[not_in_future]
+    )
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
     photo = forms.ImageField(label=_("Photo"), required=False)
     # A fresh key per form: the same form sent twice records one claim.
@@ -40,7 +75,9 @@ class BatchEntryForm(forms.Form):
     """One rule for many villagers of one village on one day."""
 
     rule = forms.ModelChoiceField(label=_("Scoring rule"), queryset=Rule.objects.none())
-    act_date = forms.DateField(label=_("Date of the act"), widget=DateInput)
+    act_date = forms.DateField(
+        label=_("Date of the act"), widget=DateInput, validators=[not_in_future]
+    )
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
     villagers = forms.ModelMultipleChoiceField(
         label=_("Villagers"),

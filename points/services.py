@@ -756,7 +756,8 @@ def _check_self_claim_allowed(rule: Rule) -> None:
     if not rule.self_claim:
         raise ValidationError(
             _("Villagers cannot claim “%(rule)s” themselves; ask the village office to record it.")
-            % {"rule": rule.title}
+            % {"rule": rule.title},
+            code="not_self_claimable",
         )
 
 
@@ -787,7 +788,7 @@ def _check_rule_applies(*, rule: Rule | int, act_date: date) -> Rule:
     if act_date > timezone.localdate():
         raise ValidationError(
             _("The date of the act is in the future; enter the day it happened."),
-            code="act_date_in_future",
+            code="act_date_future",
         )
     version = rule_version_on(rule, act_date)
     if version is None:

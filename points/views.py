@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from nengliangbang.uploads import photo_error_field
+from nengliangbang.flash import success_once
 from villagers.access import (
     can_act_in_village,
     can_see_district,
@@ -24,7 +24,7 @@ from villagers.access import (
 from villagers.models import District, Household, User, Village, Villager
 
 from . import selectors, services
-from .forms import BatchEntryForm, ObjectionForm, SelfClaimForm
+from .forms import BatchEntryForm, ObjectionForm, SelfClaimForm, claim_error_field
 from .models import Category, Claim
 from .periods import period_bounds
 
@@ -343,11 +343,11 @@ def claim_for_self(request):
                 channel=Claim.Channel.SELF,
             )
         except ValidationError as error:
-            form.add_error(photo_error_field(error), error)
+            form.add_error(claim_error_field(error, form), error)
         except PermissionDenied as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, _("Your claim was sent; an approver will review it."))
+            success_once(request, _("Your claim was sent; an approver will review it."))
             return redirect("my-entries")
     return render(request, "points/claim_self.html", {"form": form, "villager": villager})
 

@@ -96,3 +96,17 @@ def test_demo_notice_board_lists_claims(demo, client):
     on_notice = Claim.objects.filter(status__in=["in_notice", "objected"]).count()
     assert on_notice > 0
     assert response.text.count('<li class="entry">') == on_notice
+
+
+def test_patrol_summary_uses_singular_and_plural():
+    from django.utils import translation
+
+    from patrols.management.commands.load_demo_patrols import _summary
+
+    with translation.override("en"):
+        text = _summary(165, 1, 0, 2)
+    assert text == (
+        "Patrol scheme: 165 patrols, 1 reminder, 0 village escalations, 2 township escalations."
+    )
+    with translation.override("zh-hans"):
+        assert "1 reminders" not in _summary(165, 1, 0, 2)

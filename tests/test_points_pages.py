@@ -318,3 +318,73 @@ def test_explanation_times_in_local_time(posted, client):
 
     local = timezone.localtime(entry.posted_at).strftime("%Y-%m-%d %H:%M")
     assert local in response.content.decode()
+
+
+# --- each refusal shown once, beside its field ---------------------------------------------
+
+
+def _self_claim(english, world, **changes):
+    english.force_login(world.villager_user)
+    form = {"rule": photo_rule().pk, "act_date": "2026-11-20", "note": ""}
+    form.update(form_key=str(uuid.uuid4()), photo=jpeg())
+    form.update(changes)
+    return english.post(reverse("claim-self"), {k: v for k, v in form.items() if v is not None})
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "text"),
+    [
+        ({"act_date": "2030-01-01"}, "act_date", "The date of the act is in the future"),
+        ({"act_date": "1900-01-01"}, "act_date", "does not apply on 1900-01-01"),
+        ({"photo": None}, "photo", "needs a photo as evidence; add one."),
+    ],
+)
+def test_self_claim_error_shown_once_beside_field(world, english, changes, field, text):
+    response = _self_claim(english, world, **changes)
+
+    assert response.status_code == 200
+    assert response.text.count(text) == 1
+    assert list(response.context["form"].errors) == [field]
+    assert not Claim.objects.exists()
+
+
+def test_self_claim_reused_form_shown_once(world, english):
+    key = str(uuid.uuid4())
+    assert _self_claim(english, world, form_key=key).status_code == 302
+
+    response = _self_claim(english, world, form_key=key, note="另一件事")
+
+    errors = response.context["form"].errors
+    assert list(errors) == ["__all__"]
+    assert response.text.count(str(errors["__all__"][0])) == 1
+
+
+def test_self_claim_double_submit_thanks_once(world, english):
+    key = str(uuid.uuid4())
+    _self_claim(english, world, form_key=key)
+    response = english.post(
+        reverse("claim-self"),
+        {"rule": Claim.objects.get().rule_id, "act_date": "2026-11-20", "note": ""}
+        | {"form_key": key, "photo": jpeg()},
+        follow=True,
+    )
+
+    assert response.text.count("Your claim was sent; an approver will review it.") == 1
+    assert Claim.objects.count() == 1
+
+
+def test_batch_future_date_shown_once_beside_date(world, english):
+    english.force_login(world.recorder)
+    response = english.post(
+        reverse("batch-entry"),
+        {
+            "rule": rule("affairs").pk,
+            "act_date": "2030-01-01",
+            "villagers": [world.villager.pk, world.neighbour.pk],
+            "batch_key": str(uuid.uuid4()),
+        },
+    )
+
+    assert response.text.count("The date of the act is in the future") == 1
+    assert list(response.context["form"].errors) == ["act_date"]
+    assert not Claim.objects.exists()

@@ -257,3 +257,18 @@ def test_admin_change_form_shows_photo(world, client):
 
     assert response.status_code == 200
     assert reverse("matter-photo", args=[matter.photos.get().pk]) in response.content.decode()
+
+
+def test_report_double_submit_thanks_once(world, client):
+    client.force_login(world.villager_user)
+    data = {"description": "路灯不亮", "form_key": uuid.uuid4()}
+    client.post(reverse("problem-report"), {**data, "photo": jpeg()}, HTTP_ACCEPT_LANGUAGE="en")
+
+    page = client.post(
+        reverse("problem-report"),
+        {**data, "photo": jpeg()},
+        HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
+    )
+
+    assert page.content.decode().count("Your report was sent to the district secretary") == 1

@@ -7,6 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from patrols.daily import patrols_check_recent_days
 from patrols.meetings import follow_up_add, last_tuesday, meeting_create
@@ -22,6 +24,23 @@ from villagers.models import District, User, Village
 
 DEMO_VILLAGE = "群英村"
 PATROL_DAYS = 6
+
+
+def _summary(patrols: int, reminders: int, escalated: int, township: int) -> str:
+    """Say what the patrol scheme added, with the right plural for each count."""
+    return _("Patrol scheme: %(patrols)s, %(reminders)s, %(village)s, %(township)s.") % {
+        "patrols": ngettext("%(count)d patrol", "%(count)d patrols", patrols) % {"count": patrols},
+        "reminders": ngettext("%(count)d reminder", "%(count)d reminders", reminders)
+        % {"count": reminders},
+        "village": ngettext(
+            "%(count)d village escalation", "%(count)d village escalations", escalated
+        )
+        % {"count": escalated},
+        "township": ngettext(
+            "%(count)d township escalation", "%(count)d township escalations", township
+        )
+        % {"count": township},
+    }
 
 
 def _secretary(district: District) -> User:
@@ -53,11 +72,8 @@ class Command(BaseCommand):
         reminded = matters_sweep_reminders(now=now)
         escalated = matters_sweep_overdue(now=now)
         township = matters_sweep_township(now=now)
-        self.stdout.write(
-            f"Patrol scheme: {Patrol.objects.filter(district__village=village).count()} patrols, "
-            f"{len(reminded)} reminders, {len(escalated)} village and {len(township)} township "
-            "escalations."
-        )
+        patrols = Patrol.objects.filter(district__village=village).count()
+        self.stdout.write(_summary(patrols, len(reminded), len(escalated), len(township)))
 
     def _align_due_times(self, village: Village) -> None:
         # load_demo moves deadlines into the past; the other due times follow them.
