@@ -623,7 +623,7 @@ def approval_queue(
     village_id: int,
     districts: QuerySet[District] | None = None,
     approver: User | None = None,
-    limit: int = 30,
+    limit: int | None = 30,
 ) -> QuerySet[Claim]:
     """Return the village's claims waiting for a first or second approval, oldest first.
 
@@ -645,9 +645,9 @@ def approval_queue(
             claims = claims.exclude(villager__household_id=own_household)
     if districts is not None:
         claims = claims.filter(villager__household__district__in=districts)
-    return claims.select_related("villager__household", "rule__category", "recorded_by").order_by(
-        "recorded_at", "id"
-    )[:limit]
+    claims = claims.select_related("villager__household", "rule__category", "recorded_by")
+    claims = claims.order_by("recorded_at", "id")
+    return claims if limit is None else claims[:limit]
 
 
 def points_by_item_per_month(

@@ -19,6 +19,9 @@ from villagers.models import District, User, Village
 from . import selectors, services
 from .models import Claim
 
+# Claims of the approval queue shown at once, oldest first.
+QUEUE_LENGTH = 30
+
 
 @login_required
 def workbench(request):
@@ -37,15 +40,17 @@ def workbench(request):
     ]
     today = timezone.localdate()
     dashboard = _dashboard(village_id, today, districts)
+    waiting = selectors.approval_queue(
+        village_id=village_id, districts=districts, approver=user, limit=None
+    )
     return render(
         request,
         "points/workbench.html",
         {
             "query": query,
             "found": found,
-            "queue": selectors.approval_queue(
-                village_id=village_id, districts=districts, approver=user
-            ),
+            "queue": waiting[:QUEUE_LENGTH],
+            "queue_total": waiting.count(),
             "may_approve": user.has_perm("points.approve_claim"),
             "links": _links(user),
             "districts": _plaque_districts(user, village_id, districts),

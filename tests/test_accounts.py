@@ -170,6 +170,7 @@ def test_code_login_sets_first_password(client, world, phone_villager):
     )
 
     assert "old_password" not in page.context["form"].fields
+    assert "<h1>设置密码</h1>" in page.content.decode()
     assert response.status_code == 302
     client.logout()
     assert login(client, PHONE, "Qunying-2027!").status_code == 302

@@ -3,6 +3,7 @@
 import json
 import re
 from datetime import date
+from unittest import mock
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -290,6 +291,20 @@ def test_queue_leaves_out_claims_viewer_cannot_decide(client, ranked):
     assert other in queue
     assert own_recording not in queue
     assert first_approved not in queue
+
+
+def test_queue_shows_points_and_count(client, ranked, settings):
+    claims = [pending_claim(ranked, ranked.recorder) for _ in range(3)]
+    client.force_login(ranked.approver)
+
+    with mock.patch("points.workbench.QUEUE_LENGTH", 2):
+        response = client.get(reverse("workbench"))
+
+    page = response.content.decode()
+    assert len(response.context["queue"]) == 2
+    assert response.context["queue_total"] == 3
+    assert f"{claims[0].rule.points:+d}" in page
+    assert reverse("admin:points_claim_changelist") in page
 
 
 def test_workbench_keeps_recorder_from_approving_own_claim(client, ranked):
