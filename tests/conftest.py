@@ -1,6 +1,8 @@
 """Personas shared by the suite: one user per role of village A, plus outsiders."""
 
 import pytest
+from django.conf import settings as django_settings
+from django.utils import translation
 
 from .personas import build_world
 
@@ -14,6 +16,19 @@ def _test_settings(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Start every test in the site's default language.
+
+    A request that activates another language (an English Accept-Language,
+    or a user's own language) leaves it active in the worker's thread, and a
+    later test that renders text outside a request would read it.
+    """
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
