@@ -1,7 +1,7 @@
 """Django's own password messages, listed so that the project's catalog translates them.
 
 Django 5.2's Chinese catalog has no translation of the password length
-message, and it addresses the user as 你 where this site says 您. makemessages
+message, and it addresses the user as 你 where this site uses 您. makemessages
 extracts these msgids from here, and Django reads the project's catalog
 before its own, so the site's translations win. Nothing imports this module.
 """

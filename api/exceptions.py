@@ -26,7 +26,7 @@ class IdempotencyKeyReused(exceptions.APIException):
 class ServiceRejected(exceptions.APIException):
     """A business rule of a service rejected the request (Django's ValidationError).
 
-    ``fields`` names the request fields the rule is about, when its code says.
+    ``fields`` names the request field the rule is about, when its code maps to one.
     """
 
     status_code = status.HTTP_400_BAD_REQUEST

@@ -17,8 +17,8 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
-# Which field a service's refusal belongs beside, by the ValidationError's code.
-# Refusals with other codes (a reused form, a switched-off item) stay above the form.
+# Form field beside which each ValidationError code of the points services is shown.
+# Errors with other codes (a reused form, a switched-off item) stay above the form.
 CLAIM_ERROR_FIELDS = {
     "act_date_future": "act_date",
     "rule_not_applying": "act_date",

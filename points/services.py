@@ -63,7 +63,7 @@ def rule_version_on(rule: Rule | int, day: date) -> Rule | None:
     """Return the version applying on ``day`` of the rule that ``rule`` is a version of.
 
     ``rule`` is any version, or its id. Only its id is used, so the version
-    is read from the database in one query even when the caller holds a copy
+    is read from the database in one query even when the caller has a copy
     loaded before a revision closed it.
     """
     rule_id = rule if isinstance(rule, int) else rule.pk
